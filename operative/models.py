@@ -1,0 +1,281 @@
+"""The SQLModel tables of DESIGN §3, and the small types they share.
+
+Times are stored in UTC and come back as aware UTC datetimes whatever the database
+(SQLite has no time zones), through :class:`UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC (the one clock of the calendar module takes over in later issues)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """A timestamp stored as naive UTC and read back as aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: type(default)(), sa_type=sa.JSON, nullable=False)
+
+
+class ParagraphKind(str, enum.Enum):
+    preambular = "preambular"
+    operative = "operative"
+
+
+class ObligationStatus(str, enum.Enum):
+    planned = "planned"
+    in_progress = "in_progress"
+    awaiting_approval = "awaiting_approval"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Resolution(SQLModel, table=True):
+    """An adopted resolution, as ingested."""
+
+    __table_args__ = (sa.UniqueConstraint("body", "number", name="uq_resolution_body_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str
+    number: str
+    session: int | None = None
+    session_roman: str | None = None
+    meeting: int | None = None
+    symbol: str | None = None
+    adopted_on: dt.date | None = None
+    title: str
+    language: str = Field(max_length=2)
+    preamble_intro: str | None = None
+    operative_intro: str | None = None
+    content_hash: str = Field(max_length=64)
+    work_uri: str = Field(unique=True)
+    expression_uri: str
+    source_name: str
+    source_text: str = Field(sa_type=sa.Text)
+    key_dates: dict[str, str] = _json({})
+    ingested_at: dt.datetime = _ts(nullable=False)
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
+class Paragraph(SQLModel, table=True):
+    """A preambular or operative paragraph of a resolution."""
+
+    __table_args__ = (sa.UniqueConstraint("resolution_id", "eid", name="uq_paragraph_eid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resolution_id: int = Field(foreign_key="resolution.id", index=True)
+    kind: ParagraphKind = Field(sa_type=sa.String(12))
+    position: int
+    num: str
+    eid: str
+    verb: str | None = None
+    verb_text: str | None = None
+    addressee: str | None = None
+    text: str = Field(sa_type=sa.Text)
+    subparagraphs: list[dict[str, Any]] = _json([])
+    withdrawn_at: dt.datetime | None = _ts()
+
+
+class Obligation(SQLModel, table=True):
+    """What one operative paragraph requires: who, for whom, by when, and where it stands.
+
+    "Overdue" is derived from ``due_at`` and ``status``, never stored.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    paragraph_id: int = Field(foreign_key="paragraph.id", unique=True)
+    playbook: str = Field(index=True)
+    rule: str | None = None
+    kind: str = "action"
+    actor_role: str
+    actor: str | None = None
+    beneficiary: str | None = None
+    due_at: dt.datetime | None = _ts(index=True)
+    status: ObligationStatus = Field(
+        default=ObligationStatus.planned, sa_type=sa.String(20), index=True
+    )
+    progress: int = 0
+    reassigned: bool = False
+    last_flow_run_id: str | None = None
+    created_at: dt.datetime = _ts(nullable=False)
+    updated_at: dt.datetime = _ts(nullable=False)
+
+
+class MemberState(SQLModel, table=True):
+    """A Member State of the body, with its names and working language."""
+
+    __tablename__ = "member_state"
+
+    iso3: str = Field(primary_key=True, max_length=3)
+    name_en: str
+    name_fr: str
+    name_es: str
+    language: str = Field(max_length=2)
+    joined_year: int | None = None
+    member_in_2012: bool = False
+    active: bool = True
+
+
+class Contact(SQLModel, table=True):
+    """Someone operative writes to: a Member State's mission or an internal role.
+
+    ``target_ref`` names an entry (tag) of the Apprise configuration; the channel URL and its
+    credentials never enter the database.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_state_iso3: str | None = Field(default=None, foreign_key="member_state.iso3", index=True)
+    role: str | None = Field(default=None, index=True)
+    name: str
+    language: str = Field(default="en", max_length=2)
+    timezone: str = "Europe/Zurich"
+    target_ref: str
+    tags: list[str] = _json([])
+    active: bool = True
+
+
+class Submission(SQLModel, table=True):
+    """A Member State's national position: invited, received, reviewed."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("obligation_id", "member_state_iso3", name="uq_submission_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    member_state_iso3: str = Field(foreign_key="member_state.iso3")
+    invited_at: dt.datetime | None = _ts()
+    received_at: dt.datetime | None = _ts()
+    text: str | None = Field(default=None, sa_type=sa.Text)
+    attachment_name: str | None = None
+    attachment_path: str | None = None
+    verdict: str | None = None
+    reviewer: str | None = None
+    reviewed_at: dt.datetime | None = _ts()
+
+
+class Approval(SQLModel, table=True):
+    """A decision asked of a role for one step of an obligation."""
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "obligation_id", "step", "cycle", "attempt", name="uq_approval_step_attempt"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    step: str
+    cycle: int = 0
+    attempt: int = 1
+    role_asked: str
+    drafted_by: str | None = None
+    requested_at: dt.datetime = _ts(nullable=False)
+    decision: str | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    decided_at: dt.datetime | None = _ts()
+    flow_run_id: str | None = None
+
+
+class StepRecord(SQLModel, table=True):
+    """Completion of a side-effecting flow step, keyed by (obligation, step, cycle).
+
+    Re-running a flow consults these rows and skips what is already done.
+    """
+
+    __tablename__ = "step_record"
+    __table_args__ = (sa.UniqueConstraint("obligation_id", "step", "cycle", name="uq_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    step: str
+    cycle: int = 0
+    completed_at: dt.datetime = _ts(nullable=False)
+    result: dict[str, Any] = _json({})
+
+
+class Message(SQLModel, table=True):
+    """One notice to send, before it is split into deliveries."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    context: dict[str, Any] = _json({})
+    attachments: list[str] = _json([])
+    created_at: dt.datetime = _ts(nullable=False)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (message, recipient, channel), sent at most once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    recipient: str
+    channel: str
+    idempotency_key: str = Field(unique=True)
+    language: str = Field(default="en", max_length=2)
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    masked_target: str | None = None
+    next_attempt_at: dt.datetime | None = _ts()
+    sent_at: dt.datetime | None = _ts()
+    created_at: dt.datetime = _ts(nullable=False)
+
+
+class Event(SQLModel, table=True):
+    """The audit log: append-only, each row chained to the one before by its hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: dt.datetime = _ts(nullable=False)
+    actor: str
+    kind: str = Field(index=True)
+    subject: str = Field(index=True)
+    payload: str = Field(sa_type=sa.Text)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in: viewer, officer, approver, chair or admin."""
+
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True)
+    name: str
+    roles: list[str] = _json([])
+    password_hash: str | None = None
+    active: bool = True

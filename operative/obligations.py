@@ -1,0 +1,278 @@
+"""Obligations: derived from operative paragraphs by the rules of ``config/playbooks.yaml``,
+moved through their lifecycle in one place, and reassigned by the secretariat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlmodel import Session
+
+from operative import audit, calendar
+from operative.models import Obligation, ObligationStatus, utcnow
+from operative.settings import get_settings
+
+GENERIC_PLAYBOOK = "track_obligation"
+
+# The lifecycle of DESIGN §3: planned → in_progress ⇄ awaiting_approval → done, or cancelled.
+TRANSITIONS: dict[ObligationStatus, frozenset[ObligationStatus]] = {
+    ObligationStatus.planned: frozenset({ObligationStatus.in_progress, ObligationStatus.cancelled}),
+    ObligationStatus.in_progress: frozenset(
+        {ObligationStatus.awaiting_approval, ObligationStatus.done, ObligationStatus.cancelled}
+    ),
+    ObligationStatus.awaiting_approval: frozenset(
+        {ObligationStatus.in_progress, ObligationStatus.done, ObligationStatus.cancelled}
+    ),
+    ObligationStatus.done: frozenset(),
+    ObligationStatus.cancelled: frozenset(),
+}
+
+
+class ConfigError(ValueError):
+    """The playbook configuration is not usable; the message names the offending key."""
+
+
+class LifecycleError(ValueError):
+    """A status change the lifecycle does not allow."""
+
+
+def fold(text: str) -> str:
+    """Text compared the way rules compare it: no case, no accents, one kind of apostrophe."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", bare).strip().casefold()
+
+
+class DueRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    anchor: str = "adopted"
+    days: int = 0
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    playbook: str
+    verbs: list[str] = Field(default_factory=list)
+    addressee: list[str] = Field(default_factory=list)
+    keywords: list[list[str]] = Field(default_factory=list)
+    due: DueRule = Field(default_factory=DueRule)
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _groups(cls, value: Any) -> Any:
+        # A bare phrase is a group of one.
+        if isinstance(value, list):
+            return [group if isinstance(group, list) else [group] for group in value]
+        return value
+
+
+class Declaratory(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verbs: list[str]
+    due: DueRule = Field(default_factory=DueRule)
+
+
+class PlaybookInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    description: str = ""
+
+
+class PlaybookConfig(BaseModel):
+    """``config/playbooks.yaml``, validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    playbooks: dict[str, PlaybookInfo]
+    actor_roles: dict[str, str] = Field(default_factory=dict)
+    default_due: DueRule = Field(default_factory=lambda: DueRule(days=90))
+    declaratory: Declaratory
+    rules: list[Rule]
+
+    def model_post_init(self, _context: Any) -> None:
+        if GENERIC_PLAYBOOK not in self.playbooks:
+            raise ValueError(f"playbooks: the generic playbook {GENERIC_PLAYBOOK!r} is missing")
+        for index, rule in enumerate(self.rules):
+            if rule.playbook not in self.playbooks:
+                raise ValueError(
+                    f"rules[{index}] ({rule.name}): unknown playbook {rule.playbook!r}"
+                )
+
+    def actor_role(self, addressee: str | None) -> str:
+        if not addressee:
+            return "secretariat"
+        folded = fold(addressee)
+        for name, role in self.actor_roles.items():
+            if fold(name) == folded:
+                return role
+        return re.sub(r"[^a-z0-9]+", "_", folded).strip("_") or "secretariat"
+
+
+def load_playbooks(path: Path | None = None) -> PlaybookConfig:
+    """Read and validate the playbook rules; a bad file raises :class:`ConfigError`."""
+    path = path or get_settings().config_dir / "playbooks.yaml"
+    return _load_playbooks(path.resolve())
+
+
+@lru_cache(maxsize=8)
+def _load_playbooks(path: Path) -> PlaybookConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML") from None
+    try:
+        return PlaybookConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {key}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The obligation a paragraph implies, before it is stored."""
+
+    playbook: str
+    rule: str | None
+    kind: str
+    actor_role: str
+    actor: str | None
+    due_on: dt.date | None
+
+
+def _matches(rule: Rule, verb: str | None, addressee: str | None, text: str) -> bool:
+    if rule.verbs and (verb is None or verb not in rule.verbs):
+        return False
+    if rule.addressee and (
+        addressee is None or fold(addressee) not in {fold(a) for a in rule.addressee}
+    ):
+        return False
+    folded = fold(text)
+    return all(any(fold(phrase) in folded for phrase in group) for group in rule.keywords)
+
+
+def _due_on(due: DueRule, dates: dict[str, dt.date], fallback: DueRule) -> dt.date | None:
+    anchor = dates.get(due.anchor)
+    if anchor is not None:
+        return calendar.shift_days(anchor, due.days)
+    base = dates.get(fallback.anchor)
+    return calendar.shift_days(base, fallback.days) if base else None
+
+
+def derive(
+    config: PlaybookConfig,
+    *,
+    verb: str | None,
+    addressee: str | None,
+    text: str,
+    dates: dict[str, dt.date],
+) -> Derived:
+    """The playbook, actor and due date for one operative paragraph."""
+    declaratory = verb is not None and verb in config.declaratory.verbs
+    kind = "declaratory" if declaratory else "action"
+    actor = addressee
+    for rule in config.rules:
+        if _matches(rule, verb, addressee, text):
+            return Derived(
+                playbook=rule.playbook,
+                rule=rule.name,
+                kind=kind,
+                actor_role=config.actor_role(actor),
+                actor=actor,
+                due_on=_due_on(rule.due, dates, config.default_due),
+            )
+    due = config.declaratory.due if declaratory else config.default_due
+    return Derived(
+        playbook=GENERIC_PLAYBOOK,
+        rule=None,
+        kind=kind,
+        actor_role=config.actor_role(actor),
+        actor=actor,
+        due_on=_due_on(due, dates, config.default_due),
+    )
+
+
+def due_instant(day: dt.date | None) -> dt.datetime | None:
+    """The stored (UTC) deadline for a due day, at the configured local time."""
+    if day is None:
+        return None
+    settings = get_settings()
+    return calendar.deadline(day, at=settings.due_time, tz=settings.timezone)
+
+
+def is_overdue(obligation: Obligation, at: dt.datetime | None = None) -> bool:
+    """Past its deadline and not finished; derived, never stored."""
+    if obligation.due_at is None or obligation.status in {
+        ObligationStatus.done,
+        ObligationStatus.cancelled,
+    }:
+        return False
+    return obligation.due_at < (at or calendar.now())
+
+
+def transition(
+    session: Session, obligation: Obligation, to: ObligationStatus, *, actor: str, note: str = ""
+) -> None:
+    """Move an obligation to ``to`` if its lifecycle allows it, and audit the move."""
+    current = ObligationStatus(obligation.status)
+    if to not in TRANSITIONS[current]:
+        raise LifecycleError(
+            f"obligation {obligation.id}: cannot go from {current.value} to {to.value}"
+        )
+    obligation.status = to
+    if to is ObligationStatus.done:
+        obligation.progress = 100
+    obligation.updated_at = utcnow()
+    session.add(obligation)
+    audit.append(
+        session,
+        actor=actor,
+        kind="obligation.status",
+        subject=f"obligation:{obligation.id}",
+        payload={"from": current.value, "to": to.value, "note": note},
+    )
+
+
+def reassign(
+    session: Session, obligation_id: int, playbook: str, *, actor: str, reason: str = ""
+) -> Obligation:
+    """Give an obligation another playbook (the secretariat's call, kept across re-ingests)."""
+    config = load_playbooks()
+    if playbook not in config.playbooks:
+        known = ", ".join(sorted(config.playbooks))
+        raise ValueError(f"unknown playbook {playbook!r} (known: {known})")
+    obligation = session.get(Obligation, obligation_id)
+    if obligation is None:
+        raise LookupError(f"no obligation {obligation_id}")
+    if obligation.status in {ObligationStatus.done, ObligationStatus.cancelled}:
+        raise LifecycleError(f"obligation {obligation_id} is {obligation.status}: nothing to reassign")
+    before = obligation.playbook
+    obligation.playbook = playbook
+    obligation.reassigned = True
+    obligation.updated_at = utcnow()
+    session.add(obligation)
+    audit.append(
+        session,
+        actor=actor,
+        kind="obligation.reassigned",
+        subject=f"obligation:{obligation_id}",
+        payload={"from": before, "to": playbook, "reason": reason},
+    )
+    return obligation

@@ -157,14 +157,18 @@ def ingest(
 ) -> IngestResult:
     """Register ``parsed`` (see the module docstring for what happens when it is known)."""
     config = load_playbooks()
-    key_dates = dict(dates or {})
-    if parsed.adopted_on:
-        key_dates.setdefault("adopted", parsed.adopted_on)
     existing = session.exec(
         select(Resolution).where(
             Resolution.body == parsed.body, Resolution.number == parsed.number
         )
     ).first()
+    # Dates given now add to (or correct) those already known; leaving one out keeps it.
+    key_dates = {
+        name: dt.date.fromisoformat(day) for name, day in (existing.key_dates if existing else {}).items()
+    }
+    key_dates.update(dates or {})
+    if parsed.adopted_on:
+        key_dates["adopted"] = parsed.adopted_on
     stored_dates = {name: day.isoformat() for name, day in sorted(key_dates.items())}
     if existing is not None:
         if existing.content_hash == parsed.content_hash and existing.key_dates == stored_dates:

@@ -7,6 +7,7 @@ itself with exit code 1.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
@@ -126,7 +127,7 @@ def _local(value: Any) -> str:
     from operative.settings import get_settings
 
     return str(
-        pendulum.instance(value).in_timezone(get_settings().timezone).format("YYYY-MM-DD HH:mm zz")
+        pendulum.instance(value).in_timezone(get_settings().timezone).format("YYYY-MM-DD HH:mm")
     )
 
 
@@ -255,16 +256,19 @@ def _show_ingest(document: dict[str, Any], outcome: str, result: Any) -> None:
             f"changed: {', '.join(result.changed) or 'none'}; added: "
             f"{', '.join(result.added) or 'none'}; withdrawn: {', '.join(result.withdrawn) or 'none'}"
         )
-    table = Table("OP", "Verb", "Addressee", "Playbook", "Due")
+    table = Table("OP", "Verb (as written)", "Addressee")
+    table.add_column("Playbook", no_wrap=True)
+    table.add_column("Due (Geneva)", no_wrap=True)
     by_num = {o["paragraph"]: o for o in document["obligations"]}
     for paragraph in document["operative"]:
         obligation = by_num.get(paragraph["num"], {})
+        due = obligation.get("due_at")
         table.add_row(
             paragraph["num"],
             f"{paragraph['verb'] or '?'} ({paragraph['verb_text'] or '—'})",
             paragraph["addressee"] or "—",
             obligation.get("playbook", "—"),
-            obligation.get("due_at") or "—",
+            _local(dt.datetime.fromisoformat(due)) if due else "—",
         )
     console.print(table)
 
@@ -364,11 +368,24 @@ def obligations(
         return
     from rich.table import Table
 
-    table = Table("ID", "Res.", "OP", "Playbook", "Actor", "Due (Geneva)", "Status")
+    # One resolution fits the table's title; several need a column to tell them apart.
+    several = len({r.id for _o, _p, r in rows}) > 1
+    title = None if several or not rows else f"{rows[0][2].body} resolution {rows[0][2].number}"
+    table = Table("ID", *(["Res."] if several else []), "OP", title=title)
+    table.add_column("Playbook", no_wrap=True)
+    table.add_column("Actor")
+    table.add_column("Due (Geneva)", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
     for (o, p, r), item in zip(rows, data, strict=True):
-        status = f"{o.status}{' [red](overdue)[/red]' if item['overdue'] else ''}"
+        status = f"{o.status} [red]late[/red]" if item["overdue"] else str(o.status)
         table.add_row(
-            str(o.id), f"{r.body} {r.number}", p.num, o.playbook, o.actor or "—", _local(o.due_at), status
+            str(o.id),
+            *([r.number] if several else []),
+            p.num,
+            o.playbook,
+            o.actor or "—",
+            _local(o.due_at),
+            status,
         )
     _console().print(table if data else "No obligations yet: try `operative ingest FILE`.")
 

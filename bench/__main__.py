@@ -16,12 +16,17 @@ from bench.scenarios import SCENARIOS
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=f"any of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "scenarios", nargs="*", metavar="SCENARIO", help=f"any of: {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
-        print(f"bench: unknown scenario {unknown[0]!r} (known: {', '.join(SCENARIOS)})", file=sys.stderr)
+        print(
+            f"bench: unknown scenario {unknown[0]!r} (known: {', '.join(SCENARIOS)})",
+            file=sys.stderr,
+        )
         return 2
     results = []
     for name in args.scenarios or list(SCENARIOS):

@@ -24,7 +24,9 @@ _PG_CHAIN_LOCK = 0x0BE7A71E
 
 
 def _canonical(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
 
 
 def _digest(
@@ -88,7 +90,12 @@ def verify(session: Session) -> tuple[int, list[ChainBreak]]:
                 ChainBreak(event.id, "does not follow the event before it (deleted or reordered)")
             )
         recomputed = _digest(
-            event.prev_hash, event.occurred_at, event.actor, event.kind, event.subject, event.payload
+            event.prev_hash,
+            event.occurred_at,
+            event.actor,
+            event.kind,
+            event.subject,
+            event.payload,
         )
         if recomputed != event.hash:
             breaks.append(ChainBreak(event.id, "content does not match its hash (edited)"))

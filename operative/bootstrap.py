@@ -28,7 +28,7 @@ def load_member_states(session: Session, path: Path, *, actor: str = "cli") -> t
     existing = {state.iso3: state for state in session.exec(select(MemberState))}
     added = updated = 0
     for row in rows:
-        values = {
+        values: dict[str, object] = {
             "name_en": row.name_en,
             "name_fr": row.name_fr,
             "name_es": row.name_es,
@@ -38,7 +38,7 @@ def load_member_states(session: Session, path: Path, *, actor: str = "cli") -> t
         }
         state = existing.get(row.iso3)
         if state is None:
-            session.add(MemberState(iso3=row.iso3, **values))
+            session.add(MemberState.model_validate({"iso3": row.iso3, **values}))
             added += 1
         elif any(getattr(state, name) != value for name, value in values.items()):
             for name, value in values.items():
@@ -63,7 +63,9 @@ def init(session: Session) -> InitResult:
     added, updated = load_member_states(session, settings.config_dir / "member_states.csv")
     session.flush()
     total = len(session.exec(select(MemberState.iso3)).all())
-    return InitResult(settings.data_dir, _masked_url(settings.effective_database_url), added, updated, total)
+    return InitResult(
+        settings.data_dir, _masked_url(settings.effective_database_url), added, updated, total
+    )
 
 
 def _masked_url(url: str) -> str:

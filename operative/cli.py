@@ -192,7 +192,9 @@ def _parse_dates(values: list[str]) -> dict[str, Any]:
 @app.command()
 @handled
 def ingest(
-    file: Annotated[Path, typer.Argument(help="The resolution: text, Markdown or Akoma Ntoso XML.")],
+    file: Annotated[
+        Path, typer.Argument(help="The resolution: text, Markdown or Akoma Ntoso XML.")
+    ],
     as_json: JsonOption = False,
     replace: Annotated[
         bool, typer.Option("--replace", help="Update a registered resolution whose text changed.")
@@ -242,7 +244,11 @@ def _show_ingest(document: dict[str, Any], outcome: str, result: Any) -> None:
 
     res = document["resolution"]
     console = _console()
-    verb = {"created": "Registered", "unchanged": "Already registered, unchanged:", "replaced": "Replaced"}
+    verb = {
+        "created": "Registered",
+        "unchanged": "Already registered, unchanged:",
+        "replaced": "Replaced",
+    }
     console.print(
         f"[bold]{verb[outcome]}[/bold] {res['body']} resolution {res['number']} "
         f"(id {res['id']}): {res['title']}"
@@ -252,10 +258,8 @@ def _show_ingest(document: dict[str, Any], outcome: str, result: Any) -> None:
         "operative paragraphs"
     )
     if outcome == "replaced":
-        console.print(
-            f"changed: {', '.join(result.changed) or 'none'}; added: "
-            f"{', '.join(result.added) or 'none'}; withdrawn: {', '.join(result.withdrawn) or 'none'}"
-        )
+        changes = {"changed": result.changed, "added": result.added, "withdrawn": result.withdrawn}
+        console.print("; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in changes.items()))
     table = Table("OP", "Verb (as written)", "Addressee")
     table.add_column("Playbook", no_wrap=True)
     table.add_column("Due (Geneva)", no_wrap=True)
@@ -285,7 +289,9 @@ def resolutions(as_json: JsonOption = False) -> None:
         rows = session.exec(select(Resolution).order_by(col(Resolution.id))).all()
         counts: dict[int, int] = {}
         for resolution_id in session.exec(
-            select(Paragraph.resolution_id).join(Obligation, col(Obligation.paragraph_id) == Paragraph.id)
+            select(Paragraph.resolution_id).join(
+                Obligation, col(Obligation.paragraph_id) == Paragraph.id
+            )
         ):
             counts[resolution_id] = counts.get(resolution_id, 0) + 1
     data = [
@@ -308,15 +314,15 @@ def resolutions(as_json: JsonOption = False) -> None:
     from rich.table import Table
 
     table = Table("ID", "Body", "No.", "Adopted", "Lang", "Obligations", "Title")
-    for item in data:
+    for r in rows:
         table.add_row(
-            str(item["id"]),
-            item["body"],
-            item["number"],
-            item["adopted_on"] or "—",
-            item["language"],
-            str(item["obligations"]),
-            item["title"],
+            str(r.id),
+            r.body,
+            r.number,
+            r.adopted_on.isoformat() if r.adopted_on else "—",
+            r.language,
+            str(counts.get(r.id or 0, 0)),
+            r.title,
         )
     _console().print(table if data else "No resolutions yet: try `operative ingest FILE`.")
 
@@ -435,10 +441,23 @@ def member_states(
         return
     from rich.table import Table
 
-    table = Table("ISO3", "English", "Français", "Español", "Lang", "Since", title=f"{len(rows)} Member States")
+    table = Table(
+        "ISO3",
+        "English",
+        "Français",
+        "Español",
+        "Lang",
+        "Since",
+        title=f"{len(rows)} Member States",
+    )
     for row in rows:
         table.add_row(
-            row.iso3, row.name_en, row.name_fr, row.name_es, row.language, str(row.joined_year or "—")
+            row.iso3,
+            row.name_en,
+            row.name_fr,
+            row.name_es,
+            row.language,
+            str(row.joined_year or "—"),
         )
     _console().print(table)
 
@@ -476,9 +495,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     with _session() as session:
         count, breaks = verify(session)
     if as_json:
-        _print_json(
-            {"events": count, "ok": not breaks, "breaks": [b.__dict__ for b in breaks]}
-        )
+        _print_json({"events": count, "ok": not breaks, "breaks": [b.__dict__ for b in breaks]})
     elif breaks:
         for item in breaks:
             typer.echo(f"event {item.event_id}: {item.reason}", err=True)

@@ -33,8 +33,8 @@ from operative.obligations import (
     load_playbooks,
     transition,
 )
-from operative.resolution import ParsedResolution, SubParagraph
 from operative.resolution import Paragraph as ParsedParagraph
+from operative.resolution import ParsedResolution, SubParagraph
 
 
 class IngestConflict(ValueError):
@@ -62,7 +62,9 @@ def sidecar_dates(source: Path) -> dict[str, dt.date]:
     dates = raw.get("dates", {}) if isinstance(raw, dict) else None
     if not isinstance(dates, dict):
         raise ConfigError(f"{sidecar}: dates: must be a mapping of name to YYYY-MM-DD")
-    return {str(name): parse_date(value, f"{sidecar}: dates.{name}") for name, value in dates.items()}
+    return {
+        str(name): parse_date(value, f"{sidecar}: dates.{name}") for name, value in dates.items()
+    }
 
 
 def parse_date(value: Any, where: str) -> dt.date:
@@ -158,13 +160,12 @@ def ingest(
     """Register ``parsed`` (see the module docstring for what happens when it is known)."""
     config = load_playbooks()
     existing = session.exec(
-        select(Resolution).where(
-            Resolution.body == parsed.body, Resolution.number == parsed.number
-        )
+        select(Resolution).where(Resolution.body == parsed.body, Resolution.number == parsed.number)
     ).first()
     # Dates given now add to (or correct) those already known; leaving one out keeps it.
     key_dates = {
-        name: dt.date.fromisoformat(day) for name, day in (existing.key_dates if existing else {}).items()
+        name: dt.date.fromisoformat(day)
+        for name, day in (existing.key_dates if existing else {}).items()
     }
     key_dates.update(dates or {})
     if parsed.adopted_on:
@@ -180,25 +181,32 @@ def ingest(
             )
 
     now = utcnow()
-    resolution = existing or Resolution(
-        body=parsed.body, number=parsed.number, ingested_at=now, source_name=source_name
-    )
-    resolution.session = parsed.session
-    resolution.session_roman = parsed.session_roman
-    resolution.meeting = parsed.meeting
-    resolution.symbol = parsed.symbol
-    resolution.adopted_on = parsed.adopted_on
-    resolution.title = parsed.title
-    resolution.language = parsed.language
-    resolution.preamble_intro = parsed.preamble_intro
-    resolution.operative_intro = parsed.operative_intro
-    resolution.content_hash = parsed.content_hash
-    resolution.work_uri = parsed.work_uri
-    resolution.expression_uri = parsed.expression_uri
-    resolution.source_name = source_name
-    resolution.source_text = source_text
-    resolution.key_dates = stored_dates
-    resolution.updated_at = now
+    fields: dict[str, Any] = {
+        "body": parsed.body,
+        "number": parsed.number,
+        "session": parsed.session,
+        "session_roman": parsed.session_roman,
+        "meeting": parsed.meeting,
+        "symbol": parsed.symbol,
+        "adopted_on": parsed.adopted_on,
+        "title": parsed.title,
+        "language": parsed.language,
+        "preamble_intro": parsed.preamble_intro,
+        "operative_intro": parsed.operative_intro,
+        "content_hash": parsed.content_hash,
+        "work_uri": parsed.work_uri,
+        "expression_uri": parsed.expression_uri,
+        "source_name": source_name,
+        "source_text": source_text,
+        "key_dates": stored_dates,
+        "updated_at": now,
+    }
+    if existing is None:
+        resolution = Resolution.model_validate({**fields, "ingested_at": now})
+    else:
+        resolution = existing
+        for name, value in fields.items():
+            setattr(resolution, name, value)
     session.add(resolution)
     session.flush()
     assert resolution.id is not None
@@ -290,9 +298,7 @@ def resolution_document(session: Session, resolution: Resolution) -> dict[str, A
     obligations = {
         obligation.paragraph_id: obligation
         for obligation in session.exec(
-            select(Obligation).where(
-                col(Obligation.paragraph_id).in_([p.id for p in paragraphs])
-            )
+            select(Obligation).where(col(Obligation.paragraph_id).in_([p.id for p in paragraphs]))
         )
     }
     operative = [p for p in paragraphs if p.kind == ParagraphKind.operative]

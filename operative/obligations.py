@@ -262,7 +262,9 @@ def reassign(
     if obligation is None:
         raise LookupError(f"no obligation {obligation_id}")
     if obligation.status in {ObligationStatus.done, ObligationStatus.cancelled}:
-        raise LifecycleError(f"obligation {obligation_id} is {obligation.status}: nothing to reassign")
+        raise LifecycleError(
+            f"obligation {obligation_id} is {obligation.status}: nothing to reassign"
+        )
     before = obligation.playbook
     obligation.playbook = playbook
     obligation.reassigned = True

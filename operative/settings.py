@@ -1,4 +1,4 @@
-"""The one Settings object: defaults in ``config/operative.toml``, overrides from ``OPERATIVE_*``."""
+"""The one Settings object: defaults in ``config/operative.toml``, overrides by ``OPERATIVE_*``."""
 
 from __future__ import annotations
 

@@ -25,7 +25,10 @@ def test_help_does_not_import_prefect() -> None:
         "print('PREFECT' if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) else 'CLEAN')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     assert "ingest" in result.stdout
@@ -37,11 +40,29 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "empty.txt": (b"", "empty"),
         "blank.txt": (b"\n\n   \n", "empty"),
         "binary.txt": (bytes(range(256)) * 4, "binary"),
-        "latin1.txt": (SEED_TEXT.replace("IOM’s", "l’OIM é").encode("latin-1", errors="replace"), "UTF-8"),
-        "no-operative.txt": (SEED_TEXT[: SEED_TEXT.index("Resolves to:")].encode(), "no operative paragraphs"),
-        "duplicate.txt": (SEED_TEXT.replace("4. *Encourage*", "3. *Encourage*").encode(), "duplicate paragraph number 3"),
-        "skipped.txt": (SEED_TEXT.replace("3. *Affirm*", "4. *Affirm*").replace("4. *Encourage*", "5. *Encourage*").replace("5. *Request* the Chair", "6. *Request* the Chair").encode(), "paragraph 3 is missing"),
-        "broken.xml": (b'<?xml version="1.0"?>\n<akomaNtoso>\n<statement>\n</akomaNtoso>\n', "broken.xml:"),
+        "latin1.txt": (
+            SEED_TEXT.replace("IOM’s", "l’OIM é").encode("latin-1", errors="replace"),
+            "UTF-8",
+        ),
+        "no-operative.txt": (
+            SEED_TEXT[: SEED_TEXT.index("Resolves to:")].encode(),
+            "no operative paragraphs",
+        ),
+        "duplicate.txt": (
+            SEED_TEXT.replace("4. *Encourage*", "3. *Encourage*").encode(),
+            "duplicate paragraph number 3",
+        ),
+        "skipped.txt": (
+            SEED_TEXT.replace("3. *Affirm*", "4. *Affirm*")
+            .replace("4. *Encourage*", "5. *Encourage*")
+            .replace("5. *Request* the Chair", "6. *Request* the Chair")
+            .encode(),
+            "paragraph 3 is missing",
+        ),
+        "broken.xml": (
+            b'<?xml version="1.0"?>\n<akomaNtoso>\n<statement>\n</akomaNtoso>\n',
+            "broken.xml:",
+        ),
     }
     out = {}
     for name, (data, expected) in cases.items():
@@ -53,7 +74,16 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 @pytest.mark.parametrize(
     "case",
-    ["empty.txt", "blank.txt", "binary.txt", "latin1.txt", "no-operative.txt", "duplicate.txt", "skipped.txt", "broken.xml"],
+    [
+        "empty.txt",
+        "blank.txt",
+        "binary.txt",
+        "latin1.txt",
+        "no-operative.txt",
+        "duplicate.txt",
+        "skipped.txt",
+        "broken.xml",
+    ],
 )
 def test_bad_resolution_file_is_one_line_exit_2_and_nothing_written(
     case: str, tmp_path: Path, isolated_env: Path
@@ -70,10 +100,15 @@ def test_bad_resolution_file_is_one_line_exit_2_and_nothing_written(
 
 
 def test_bad_input_names_the_line_of_the_problem(tmp_path: Path) -> None:
-    """"Line 42" lets a person fix the file without hunting for the mistake."""
+    """ "Line 42" lets a person fix the file without hunting for the mistake."""
     path = tmp_path / "duplicate.txt"
     path.write_text(SEED_TEXT.replace("4. *Encourage*", "3. *Encourage*"), encoding="utf-8")
-    line = SEED_TEXT.splitlines().index(next(l for l in SEED_TEXT.splitlines() if l.startswith("4. *Encourage*"))) + 1
+    line = (
+        SEED_TEXT.splitlines().index(
+            next(row for row in SEED_TEXT.splitlines() if row.startswith("4. *Encourage*"))
+        )
+        + 1
+    )
     result = run_cli("ingest", str(path))
     assert f"{path}:{line}:" in result.stderr
 

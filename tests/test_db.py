@@ -41,7 +41,9 @@ def test_first_use_migrates_an_empty_database_to_head(db_url: str) -> None:
     """Nobody should have to remember a migration step before the first command."""
     engine = get_engine(db_url)
     assert current_revision(engine) == head_revision()
-    assert {"resolution", "paragraph", "obligation", "event"} <= set(sa.inspect(engine).get_table_names())
+    assert {"resolution", "paragraph", "obligation", "event"} <= set(
+        sa.inspect(engine).get_table_names()
+    )
 
 
 def test_db_upgrade_command_reports_and_is_idempotent(db_url: str) -> None:

@@ -14,10 +14,24 @@ from tests.conftest import SEED, run_cli
 
 EXPECTED = [
     ("1", "request", "Request", "Director General", "inform_member_states", "2013-10-02T16:00:00Z"),
-    ("2", "request", "Further request", "Director General", "migrant_perspectives", "2013-10-04T16:00:00Z"),
+    (
+        "2",
+        "request",
+        "Further request",
+        "Director General",
+        "migrant_perspectives",
+        "2013-10-04T16:00:00Z",
+    ),
     ("3", "affirm", "Affirm", "Member States", "lead_agency_statement", "2013-07-05T16:00:00Z"),
     ("4", "encourage", "Encourage", "Member States", "national_positions", "2013-08-08T16:00:00Z"),
-    ("5", "request", "Request", "Chairperson of the IOM Council", "forward_to_pga", "2012-12-18T17:00:00Z"),
+    (
+        "5",
+        "request",
+        "Request",
+        "Chairperson of the IOM Council",
+        "forward_to_pga",
+        "2012-12-18T17:00:00Z",
+    ),
 ]
 
 
@@ -45,9 +59,17 @@ def test_seed_gives_five_obligations_with_the_designed_playbooks(db_url: str) ->
     ]
     assert got == EXPECTED
     resolution = document["resolution"]
-    assert (resolution["body"], resolution["number"], resolution["session"]) == ("IOM Council", "1244", 101)
+    assert (resolution["body"], resolution["number"], resolution["session"]) == (
+        "IOM Council",
+        "1244",
+        101,
+    )
     assert resolution["adopted_on"] == "2012-11-27"
-    assert resolution["key_dates"] == {"adopted": "2012-11-27", "hld": "2013-10-03", "hld_end": "2013-10-04"}
+    assert resolution["key_dates"] == {
+        "adopted": "2012-11-27",
+        "hld": "2013-10-03",
+        "hld_end": "2013-10-04",
+    }
     assert document["obligations"][2]["kind"] == "declaratory"
 
 
@@ -60,16 +82,23 @@ def test_ingesting_the_same_resolution_twice_changes_nothing(db_url: str) -> Non
     assert _counts(db_url) == before
 
 
-def test_changed_text_is_refused_without_replace_and_nothing_is_written(db_url: str, tmp_path: Path) -> None:
+def test_changed_text_is_refused_without_replace_and_nothing_is_written(
+    db_url: str, tmp_path: Path
+) -> None:
     """A silently overwritten resolution would rewrite obligations people are working on."""
     _ingest_json(str(SEED))
     before = _counts(db_url)
     changed = tmp_path / "resolution-1244.txt"
-    changed.write_text(SEED.read_text(encoding="utf-8").replace("fully informed", "regularly informed"), encoding="utf-8")
+    changed.write_text(
+        SEED.read_text(encoding="utf-8").replace("fully informed", "regularly informed"),
+        encoding="utf-8",
+    )
     result = run_cli("ingest", str(changed))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "already registered with a different text" in result.stderr and "--replace" in result.stderr
+    assert (
+        "already registered with a different text" in result.stderr and "--replace" in result.stderr
+    )
     assert _counts(db_url) == before
 
 
@@ -82,13 +111,17 @@ def test_replace_keeps_unchanged_obligations_and_their_history(db_url: str, tmp_
         assert op4 is not None
         transition(session, op4, ObligationStatus.in_progress, actor="officer")
         session.commit()
-    reassigned = run_cli("reassign", str(ids["2"]), "track_obligation", "--reason", "handled by the focal point")
+    reassigned = run_cli(
+        "reassign", str(ids["2"]), "track_obligation", "--reason", "handled by the focal point"
+    )
     assert reassigned.returncode == 0, reassigned.stderr
 
     text = SEED.read_text(encoding="utf-8")
     changed = tmp_path / "resolution-1244.txt"
     changed.write_text(
-        text.replace("fully informed", "regularly informed").replace("perspectives of migrants themselves", "voices of migrants themselves"),
+        text.replace("fully informed", "regularly informed").replace(
+            "perspectives of migrants themselves", "voices of migrants themselves"
+        ),
         encoding="utf-8",
     )
     refused = run_cli("ingest", str(changed))
@@ -98,14 +131,18 @@ def test_replace_keeps_unchanged_obligations_and_their_history(db_url: str, tmp_
     assert {p: o["id"] for p, o in after.items()} == ids
     assert after["4"]["status"] == "in_progress"
     assert after["2"]["playbook"] == "track_obligation"
-    assert replaced["operative"][0]["text"].startswith("Request the Director General to keep Member States regularly informed")
+    assert replaced["operative"][0]["text"].startswith(
+        "Request the Director General to keep Member States regularly informed"
+    )
     with Session(get_engine(db_url)) as session:
         kinds = session.exec(select(Event.kind).order_by(col(Event.id))).all()
     assert kinds[-1] == "resolution.replaced"
     assert "obligation.status" in kinds and "obligation.reassigned" in kinds
 
 
-def test_replace_cancels_the_obligation_of_a_withdrawn_paragraph(db_url: str, tmp_path: Path) -> None:
+def test_replace_cancels_the_obligation_of_a_withdrawn_paragraph(
+    db_url: str, tmp_path: Path
+) -> None:
     """A paragraph gone from the corrected text must not keep generating work."""
     _ingest_json(str(SEED))
     text = SEED.read_text(encoding="utf-8")

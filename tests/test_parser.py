@@ -1,8 +1,5 @@
 """Reading resolutions from text and Markdown: the seed, translations, UN style, bad input."""
 
-# Resolutions are typeset: the curly apostrophes in these strings are the data under test.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 import codecs

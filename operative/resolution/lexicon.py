@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 # lemma -> declaratory?
 LEMMAS: Mapping[str, bool] = {
@@ -323,6 +324,23 @@ def _read_table(source: str) -> list[tuple[tuple[str, ...], str]]:
 
 _OPERATIVE_FORMS = {language: _read_table(table) for language, table in _OPERATIVE.items()}
 _PREAMBULAR_FORMS = {language: _read_table(table) for language, table in _PREAMBULAR.items()}
+
+
+def _by_first_word(
+    forms: list[tuple[tuple[str, ...], str]],
+) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for form, lemma in forms:
+        index.setdefault(form[0], []).append((form, lemma))
+    return index
+
+
+# Forms looked up by their first word: trying every form of a language on every paragraph
+# made verb matching most of the parse time.
+_OPERATIVE_INDEX = {language: _by_first_word(forms) for language, forms in _OPERATIVE_FORMS.items()}
+_PREAMBULAR_INDEX = {
+    language: _by_first_word(forms) for language, forms in _PREAMBULAR_FORMS.items()
+}
 _ADVERB_FORMS = {
     language: [_phrase(adverb) for adverb in table.split("|")]
     for language, table in _ADVERBS.items()
@@ -355,7 +373,9 @@ class _Token:
     end: int
 
 
-def _tokens(text: str, limit: int = 14) -> list[_Token]:
+@lru_cache(maxsize=64)
+def _tokens(text: str, limit: int = 14) -> tuple[_Token, ...]:
+    """The words opening ``text``; cached, as every language is tried on the same paragraph."""
     tokens: list[_Token] = []
     for match in _WORD.finditer(text):
         if len(tokens) == limit:
@@ -365,10 +385,10 @@ def _tokens(text: str, limit: int = 14) -> list[_Token]:
         if gap.strip():
             break
         tokens.append(_Token(fold(match.group()), match.start(), match.end()))
-    return tokens
+    return tuple(tokens)
 
 
-def _adverb_at(tokens: list[_Token], index: int, language: str) -> int:
+def _adverb_at(tokens: tuple[_Token, ...], index: int, language: str) -> int:
     """How many tokens an adverb starting at ``index`` spans (0 if there is none)."""
     best = 0
     if index >= len(tokens) or tokens[index].word not in _ADVERB_STARTS[language]:
@@ -380,7 +400,9 @@ def _adverb_at(tokens: list[_Token], index: int, language: str) -> int:
     return best
 
 
-def _match_form(tokens: list[_Token], start: int, form: tuple[str, ...], language: str) -> int:
+def _match_form(
+    tokens: tuple[_Token, ...], start: int, form: tuple[str, ...], language: str
+) -> int:
     """The index just past ``form`` (with any adverbs around it) from ``start``, or -1."""
     index, matched = start, 0
     while matched < len(form):
@@ -402,9 +424,18 @@ def _match_in(text: str, language: str, preambular: bool) -> tuple[int, VerbMatc
     start = 0
     while start < len(tokens) and tokens[start].word in _PARTICLES[language]:
         start += 1
-    forms = (_PREAMBULAR_FORMS if preambular else _OPERATIVE_FORMS)[language]
+    index = (_PREAMBULAR_INDEX if preambular else _OPERATIVE_INDEX)[language]
+    # The verb's first word stands at ``start`` or just after adverbs ("Also requests").
+    candidates: list[tuple[tuple[str, ...], str]] = []
+    position = start
+    while position < len(tokens):
+        candidates.extend(index.get(tokens[position].word, ()))
+        skip = _adverb_at(tokens, position, language)
+        if not skip:
+            break
+        position += skip
     best: tuple[int, int, str] | None = None
-    for form, lemma in forms:
+    for form, lemma in candidates:
         end = _match_form(tokens, start, form, language)
         # The longest form wins ("Invite instamment" over "Invite"), then the longest run of
         # adverbs taken along ("Further request" over "request").

@@ -116,7 +116,15 @@ def cli_startup() -> list[dict[str, Any]]:
     ]
 
 
+def dispatch() -> list[dict[str, Any]]:
+    """175 Member States × 2 channels through the outbox, against bare Apprise calls."""
+    from bench.dispatch import run
+
+    return run()
+
+
 SCENARIOS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "parse": parse,
     "cli-startup": cli_startup,
+    "dispatch": dispatch,
 }

@@ -505,6 +505,11 @@ def audit_verify(as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
+from operative.notify.cli import register as _register_notify_commands  # noqa: E402
+
+_register_notify_commands(app)
+
+
 def main() -> None:
     """Entry point of the ``operative`` script."""
     app()

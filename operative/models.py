@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 
 def utcnow() -> dt.datetime:
@@ -47,12 +48,12 @@ def _json(default: Any) -> Any:
     return Field(default_factory=lambda: type(default)(), sa_type=sa.JSON, nullable=False)
 
 
-class ParagraphKind(str, enum.Enum):
+class ParagraphKind(enum.StrEnum):
     preambular = "preambular"
     operative = "operative"
 
 
-class ObligationStatus(str, enum.Enum):
+class ObligationStatus(enum.StrEnum):
     planned = "planned"
     in_progress = "in_progress"
     awaiting_approval = "awaiting_approval"
@@ -226,19 +227,44 @@ class StepRecord(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """One notice to send, before it is split into deliveries."""
+    """One notice to send, before it is split into deliveries.
+
+    ``key`` is the business key ("obligation:5:invitation:cycle:0"): enqueuing the same key
+    again adds no message. ``attachments`` holds snapshots taken at enqueue time
+    (name, path under the data dir, size, sha256), so what goes out is what was approved.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
     kind: str
     obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
     context: dict[str, Any] = _json({})
-    attachments: list[str] = _json([])
+    attachments: list[dict[str, Any]] = _json([])
     created_at: dt.datetime = _ts(nullable=False)
 
 
+class DeliveryStatus(enum.StrEnum):
+    """Where a delivery stands; ``sending`` is the in-flight mark a crash can leave behind."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per (message, recipient, channel), sent at most once."""
+    """The outbox: one row per (message, recipient, channel), sent at most once per key.
+
+    ``recipient`` is a tag of the Apprise configuration and ``channel`` the kind of entry it
+    resolved to (``email``, ``json``, ``inbox``…); the URL itself is never stored, only its
+    masked form. Subject and body are rendered at enqueue time, in the recipient's language
+    and time zone, so a template error stops the enqueue before anything is sent.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("message_id", "recipient", "channel", name="uq_delivery_target"),
+        sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
@@ -246,13 +272,24 @@ class Delivery(SQLModel, table=True):
     channel: str
     idempotency_key: str = Field(unique=True)
     language: str = Field(default="en", max_length=2)
-    status: str = Field(default="pending", index=True)
+    timezone: str = Field(
+        default="Europe/Zurich", sa_column_kwargs={"server_default": "Europe/Zurich"}
+    )
+    title: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    body: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=AutoString, index=True)
     attempts: int = 0
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reclaims: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_error: str | None = None
     masked_target: str | None = None
     next_attempt_at: dt.datetime | None = _ts()
+    claimed_by: str | None = None
+    claimed_at: dt.datetime | None = _ts()
     sent_at: dt.datetime | None = _ts()
+    escalated_at: dt.datetime | None = _ts()
     created_at: dt.datetime = _ts(nullable=False)
+    updated_at: dt.datetime | None = _ts()
 
 
 class Event(SQLModel, table=True):
@@ -279,3 +316,20 @@ class User(SQLModel, table=True):
     roles: list[str] = _json([])
     password_hash: str | None = None
     active: bool = True
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending a delivery, as Apprise reported it (masked), or its interruption."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    number: int
+    outcome: str = Field(max_length=12)
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    masked_target: str | None = None
+    dispatcher: str | None = None
+    started_at: dt.datetime | None = _ts()
+    finished_at: dt.datetime = _ts(nullable=False)

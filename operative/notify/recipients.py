@@ -1,0 +1,148 @@
+"""Who a message goes to: Member States' missions and internal roles, as outbox recipients.
+
+A recipient's ``ref`` is a tag of the Apprise configuration: the Member State's ISO alpha-3
+code, or the role's name. A :class:`~operative.models.Contact` row, where there is one,
+overrides the defaults (its ``target_ref``, language and time zone); otherwise a Member State
+is written to in its working language at its Geneva mission (``Europe/Zurich``), and a role as
+listed in :data:`ROLES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from operative.models import Contact, MemberState
+
+GENEVA = "Europe/Zurich"
+NEW_YORK = "America/New_York"
+
+
+@dataclass(frozen=True)
+class Role:
+    """An internal addressee: its name in each language and where it sits."""
+
+    names: Mapping[str, str]
+    timezone: str = GENEVA
+    language: str = "en"
+
+
+ROLES: dict[str, Role] = {
+    "director_general": Role(
+        {
+            "en": "Office of the Director General",
+            "fr": "Cabinet du Directeur général",
+            "es": "Oficina del Director General",
+        }
+    ),
+    "chair": Role(
+        {
+            "en": "Chairperson of the Council",
+            "fr": "Présidence du Conseil",
+            "es": "Presidencia del Consejo",
+        }
+    ),
+    "pga_office": Role(
+        {
+            "en": "Office of the President of the General Assembly",
+            "fr": "Bureau du Président de l\u2019Assemblée générale",
+            "es": "Oficina del Presidente de la Asamblea General",
+        },
+        timezone=NEW_YORK,
+    ),
+    "secretariat": Role(
+        {
+            "en": "Governing Bodies Secretariat",
+            "fr": "Secrétariat des organes directeurs",
+            "es": "Secretaría de los órganos rectores",
+        }
+    ),
+    "focal_point": Role(
+        {
+            "en": "Focal point for the High-level Dialogue",
+            "fr": "Point focal pour le Dialogue de haut niveau",
+            "es": "Punto focal para el Diálogo de Alto Nivel",
+        }
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One addressee of a message, as the outbox needs it."""
+
+    ref: str
+    name: str
+    language: str = "en"
+    timezone: str = GENEVA
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def template_vars(self) -> dict[str, Any]:
+        """What the templates see as ``recipient``."""
+        return {
+            "ref": self.ref,
+            "name": self.name,
+            "language": self.language,
+            "timezone": self.timezone,
+        }
+
+
+def _state_name(state: MemberState, language: str) -> str:
+    return {"fr": state.name_fr, "es": state.name_es}.get(language, state.name_en)
+
+
+def member_state_recipients(session: Session, iso3: Iterable[str] | None = None) -> list[Recipient]:
+    """The active Member States (or those listed), each in its language, sorted by code."""
+    query = select(MemberState).where(col(MemberState.active)).order_by(col(MemberState.iso3))
+    wanted = None if iso3 is None else {code.upper() for code in iso3}
+    if wanted is not None:
+        query = query.where(col(MemberState.iso3).in_(wanted))
+    states = session.exec(query).all()
+    if wanted is not None:
+        missing = wanted - {state.iso3 for state in states}
+        if missing:
+            raise LookupError(f"no active Member State {', '.join(sorted(missing))}")
+    contacts = {
+        contact.member_state_iso3: contact
+        for contact in session.exec(
+            select(Contact).where(
+                col(Contact.active),
+                col(Contact.member_state_iso3).is_not(None),
+                col(Contact.role).is_(None),
+            )
+        )
+    }
+    recipients = []
+    for state in states:
+        contact = contacts.get(state.iso3)
+        language = contact.language if contact else state.language
+        recipients.append(
+            Recipient(
+                ref=contact.target_ref if contact else state.iso3,
+                name=_state_name(state, language),
+                language=language,
+                timezone=contact.timezone if contact else GENEVA,
+            )
+        )
+    return recipients
+
+
+def role_recipient(session: Session, role: str) -> Recipient:
+    """The holder of an internal role (``secretariat``, ``chair``, ``pga_office``…)."""
+    contact = session.exec(
+        select(Contact).where(col(Contact.active), Contact.role == role).order_by(col(Contact.id))
+    ).first()
+    default = ROLES.get(role)
+    if contact is None and default is None:
+        raise LookupError(f"unknown role {role!r} (known: {', '.join(sorted(ROLES))})")
+    language = contact.language if contact else (default.language if default else "en")
+    name = default.names.get(language, default.names["en"]) if default else role
+    return Recipient(
+        ref=contact.target_ref if contact else role,
+        name=contact.name if contact else name,
+        language=language,
+        timezone=contact.timezone if contact else (default.timezone if default else GENEVA),
+    )

@@ -183,6 +183,8 @@ class Submission(SQLModel, table=True):
     verdict: str | None = None
     reviewer: str | None = None
     reviewed_at: dt.datetime | None = _ts()
+    reminded_at: dt.datetime | None = _ts()
+    updated_at: dt.datetime | None = _ts()
 
 
 class Approval(SQLModel, table=True):
@@ -207,6 +209,12 @@ class Approval(SQLModel, table=True):
     reason: str | None = None
     decided_at: dt.datetime | None = _ts()
     flow_run_id: str | None = None
+    document_id: int | None = Field(default=None, foreign_key="document.id")
+    # The nonce of the decision token handed to the flow; cleared once the flow used it,
+    # so a token can be spent once only.
+    token_nonce: str | None = None
+    token_used_at: dt.datetime | None = _ts()
+    escalated_at: dt.datetime | None = _ts()
 
 
 class StepRecord(SQLModel, table=True):
@@ -333,3 +341,52 @@ class DeliveryAttempt(SQLModel, table=True):
     dispatcher: str | None = None
     started_at: dt.datetime | None = _ts()
     finished_at: dt.datetime = _ts(nullable=False)
+
+
+class Document(SQLModel, table=True):
+    """A draft a flow writes and a person approves: a letter, a statement, a briefing.
+
+    Every version is kept: a rejected draft stays beside the corrected one.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("obligation_id", "kind", "cycle", "version", name="uq_document_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    kind: str
+    cycle: int = 0
+    version: int = 1
+    title: str
+    body: str = Field(sa_type=sa.Text)
+    drafted_by: str
+    note: str | None = None
+    created_at: dt.datetime = _ts(nullable=False)
+
+
+class Activity(SQLModel, table=True):
+    """An engagement activity that gave (or did not give) migrants themselves a voice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    occurred_on: dt.date = Field(index=True)
+    kind: str
+    title: str
+    migrants_spoke: bool = False
+    evidence_url: str | None = None
+    recorded_by: str
+    recorded_at: dt.datetime = _ts(nullable=False)
+
+
+class Record(SQLModel, table=True):
+    """A fact an officer records against an obligation: an acknowledgement, a use, evidence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    kind: str = Field(index=True)
+    text: str = Field(sa_type=sa.Text)
+    reference: str | None = None
+    occurred_at: dt.datetime = _ts(nullable=False)
+    recorded_by: str
+    recorded_at: dt.datetime = _ts(nullable=False)

@@ -84,3 +84,18 @@ def test_concurrent_writers_keep_one_unbroken_audit_chain(db_url: str) -> None:
         count, breaks = audit.verify(session)
     assert count == writers * per_writer
     assert breaks == []
+
+
+def test_migrations_build_exactly_the_tables_the_models_describe(db_url: str) -> None:
+    """A model change without its migration would work in tests and break every existing install."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import operative.models  # noqa: F401  (registers every table)
+
+    engine = get_engine(db_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == []

@@ -350,7 +350,9 @@ class Document(SQLModel, table=True):
     """
 
     __table_args__ = (
-        sa.UniqueConstraint("obligation_id", "kind", "cycle", "version", name="uq_document_version"),
+        sa.UniqueConstraint(
+            "obligation_id", "kind", "cycle", "version", name="uq_document_version"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -278,3 +278,18 @@ def reassign(
         payload={"from": before, "to": playbook, "reason": reason},
     )
     return obligation
+
+
+def start(session: Session, obligation: Obligation, *, actor: str) -> None:
+    """Put a planned obligation in progress (nothing to do if it already is)."""
+    if obligation.status == ObligationStatus.planned:
+        transition(session, obligation, ObligationStatus.in_progress, actor=actor)
+
+
+def set_progress(session: Session, obligation: Obligation, percent: int) -> None:
+    """Record how far the work is, 0–100; progress never goes backwards."""
+    percent = max(0, min(100, percent))
+    if percent > obligation.progress:
+        obligation.progress = percent
+        obligation.updated_at = utcnow()
+        session.add(obligation)

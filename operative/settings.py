@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     secret_key: SecretStr = SecretStr("change-me")
     sqlite_busy_timeout_ms: int = 30000
+    public_url: str = "http://127.0.0.1:8000"
+    approval_timeout_seconds: float = 3 * 24 * 3600
+    approval_poll_seconds: float = 0.5
+    portal_link_days: int = 120
 
     @classmethod
     def settings_customise_sources(

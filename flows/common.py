@@ -1,0 +1,203 @@
+"""What every playbook flow shares: the approval gate and the artifacts a run publishes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from prefect import get_run_logger, pause_flow_run
+from prefect.artifacts import create_progress_artifact, create_table_artifact
+from prefect.flow_runs import resume_flow_run
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import ValidationError
+
+from operative import tokens
+from operative.models import utcnow
+from operative.settings import get_settings
+from tasks.notify import send_message
+from tasks.store import (
+    accept_decision,
+    mark_escalated,
+    read_decision,
+    request_approval,
+    set_status,
+)
+
+TIMEOUT_PURPOSE = "approval-timeout"
+
+
+class DecisionInput(RunInput):
+    """What resumes a run waiting for approval: the approval and its signed decision token."""
+
+    approval_id: int
+    token: str
+
+
+def message_context(info: dict[str, Any]) -> dict[str, Any]:
+    """What every message about an obligation can say: the resolution, paragraph, deadline."""
+    resolution = dict(info["resolution"])
+    if resolution.get("adopted_on"):
+        resolution["adopted_on"] = dt.date.fromisoformat(resolution["adopted_on"])
+    due = dt.datetime.fromisoformat(info["due_at"]) if info.get("due_at") else None
+    return {"resolution": resolution, "paragraph": info["paragraph"], "due": due}
+
+
+def current_run_id() -> str | None:
+    """The id of the flow run this code runs in."""
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def _resume_self_after(run_id: str, approval_id: int, seconds: float) -> threading.Timer:
+    """Resume this run with a timeout token after ``seconds``.
+
+    Prefect fails a run whose own pause timeout expires; resuming it ourselves instead lets
+    the flow escalate and end cleanly with the obligation still awaiting approval.
+    """
+    token = tokens.sign(
+        TIMEOUT_PURPOSE,
+        {"a": approval_id, "r": run_id},
+        expires_at=utcnow().replace(year=utcnow().year + 1),
+    )
+
+    def fire() -> None:
+        try:
+            resume_flow_run(run_id, run_input={"approval_id": approval_id, "token": token})
+        except Exception:
+            return
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _is_timeout_token(token: str, approval_id: int, run_id: str) -> bool:
+    try:
+        claims = tokens.verify(token, TIMEOUT_PURPOSE, at=utcnow())
+    except tokens.TokenError:
+        return False
+    return claims.get("a") == approval_id and claims.get("r") == run_id
+
+
+def approval_gate(
+    obligation_id: int,
+    *,
+    step: str,
+    role: str,
+    drafted_by: str,
+    context: dict[str, Any],
+    cycle: int = 0,
+    attempt: int = 1,
+    document_id: int | None = None,
+) -> dict[str, Any] | None:
+    """Ask ``role`` to decide, wait for a valid decision, and return it (None on timeout).
+
+    The decision itself is taken by a person through ``operative approve`` or the web app,
+    which check role and four-eyes and record it; this run only accepts a resume input that
+    carries the matching signed token, so input typed into Prefect's own form decides nothing.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    run_id = current_run_id()
+    approval = request_approval(
+        obligation_id, step, cycle, attempt, role, drafted_by, document_id, run_id
+    )
+    approval_id = approval["id"]
+    if approval["decision"] is not None:
+        return {k: approval[k] for k in ("decision", "reason", "decided_by")}
+
+    set_status(obligation_id, "awaiting_approval", actor=f"flow:{step}")
+    send_message(
+        f"approval:{approval_id}:request",
+        "approval_request",
+        obligation_id,
+        {
+            **context,
+            "step": step,
+            "requested_by": drafted_by,
+            "link": f"operative approve {approval_id}",
+        },
+        roles=[role],
+    )
+    assert run_id is not None
+    timer = _resume_self_after(run_id, approval_id, settings.approval_timeout_seconds)
+    try:
+        while True:
+            # A decision may have been recorded before this run paused (its resume then had
+            # no paused run to reach): the database is the record, so look there first.
+            recorded = read_decision(approval_id)
+            if recorded["decision"] is not None:
+                break
+            try:
+                given = pause_flow_run(
+                    wait_for_input=DecisionInput.with_initial_data(
+                        description=(
+                            f"Approval {approval_id}: {step} needs a decision by {role}. "
+                            f"Decide with `operative approve {approval_id} --as USER`; this form "
+                            "accepts only a signed decision token."
+                        ),
+                        approval_id=approval_id,
+                    ),
+                    timeout=int(settings.approval_timeout_seconds) + 3600,
+                    poll_interval=settings.approval_poll_seconds,  # type: ignore[arg-type]
+                )
+            except ValidationError:
+                logger.warning("Approval %s: ignored a malformed resume input", approval_id)
+                continue
+            if given.approval_id == approval_id and _is_timeout_token(
+                given.token, approval_id, run_id
+            ):
+                if mark_escalated(approval_id):
+                    send_message(
+                        f"approval:{approval_id}:escalation",
+                        "approval_request",
+                        obligation_id,
+                        {
+                            **context,
+                            "step": step,
+                            "requested_by": drafted_by,
+                            "link": f"operative approve {approval_id}",
+                        },
+                        roles=[role, "secretariat"],
+                    )
+                logger.warning(
+                    "Approval %s timed out: escalated; the obligation stays awaiting approval",
+                    approval_id,
+                )
+                return None
+            if given.approval_id != approval_id:
+                # A late resume meant for an earlier approval of this run: not this decision.
+                logger.info(
+                    "Approval %s: ignored input for approval %s", approval_id, given.approval_id
+                )
+                continue
+            accepted = accept_decision(approval_id, given.token)
+            if "refused" in accepted:
+                logger.warning(
+                    "Approval %s: refused a resume input: %s", approval_id, accepted["refused"]
+                )
+                continue
+            break
+    finally:
+        timer.cancel()
+    decided = read_decision(approval_id)
+    set_status(
+        obligation_id, "in_progress", actor=f"flow:{step}", note=f"approval {decided['decision']}"
+    )
+    return decided
+
+
+def publish(
+    obligation_id: int, progress: float, rows: list[dict[str, Any]], description: str
+) -> None:
+    """The run's artifacts: where the obligation stands, and who was asked and who answered."""
+    create_progress_artifact(
+        progress=progress, key=f"obligation-{obligation_id}-progress", description=description
+    )
+    if rows:
+        create_table_artifact(
+            table=rows, key=f"obligation-{obligation_id}-people", description=description
+        )

@@ -1,0 +1,201 @@
+"""The Prefect API the flows talk to: the configured server, or a local one in the data dir.
+
+With ``PREFECT_API_URL`` set, that server is used. Without it, a ``prefect server start``
+process is started on loopback with its SQLite database under ``<data dir>/prefect`` and
+stopped on exit; its URL is written to ``<data dir>/prefect/api_url`` so another command
+(``operative approve`` in a second terminal) can resume a run paused in this one.
+
+The server is started *before* Prefect is imported here, so the two overlap, and every
+setting Prefect reads at import (API URL, no telemetry, no heartbeat wait) is in place.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+STARTUP_TIMEOUT_SECONDS = 90.0
+
+# Read by Prefect at import and by the server it starts.
+QUIET_SETTINGS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(int(STARTUP_TIMEOUT_SECONDS)),
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+class ServerUnavailable(RuntimeError):
+    """The Prefect API cannot be reached or started."""
+
+
+def prefect_home(data_dir: Path) -> Path:
+    return data_dir / "prefect"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def recorded_api_url(data_dir: Path) -> str | None:
+    """The URL of a live local server started by another operative process, if any."""
+    url = os.environ.get("PREFECT_API_URL")
+    if url:
+        return url
+    path = prefect_home(data_dir) / "api_url"
+    with suppress(OSError):
+        recorded = path.read_text(encoding="utf-8").strip()
+        if recorded and _healthy(recorded, timeout=1.0):
+            return recorded
+    return None
+
+
+@contextmanager
+def prefect_api(data_dir: Path) -> Iterator[str]:
+    """A reachable Prefect API for the duration of the block; yields its URL."""
+    os.environ.update({k: v for k, v in QUIET_SETTINGS.items() if k not in os.environ})
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        if not _healthy(configured, timeout=5.0):
+            raise ServerUnavailable(f"Prefect API at {configured} is not answering")
+        yield configured
+        return
+
+    home = prefect_home(data_dir)
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    os.environ["PREFECT_API_URL"] = url
+    os.environ["PREFECT_HOME"] = str(home)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not _healthy(url, timeout=1.0):
+            if process.poll() is not None:
+                raise ServerUnavailable(
+                    f"the local Prefect server exited at start (code {process.returncode}); "
+                    f"see {home / 'server.log'}"
+                )
+            if time.monotonic() > deadline:
+                raise ServerUnavailable(
+                    f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s"
+                )
+            time.sleep(0.05)
+        (home / "api_url").write_text(url, encoding="utf-8")
+        _refresh_prefect_settings()
+        yield url
+    finally:
+        _drain_prefect_workers()
+        with suppress(OSError):
+            (home / "api_url").unlink()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+        os.environ.pop("PREFECT_API_URL", None)
+        _refresh_prefect_settings()
+
+
+def _refresh_prefect_settings() -> None:
+    if "prefect" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+
+def _drain_prefect_workers() -> None:
+    # Logs and events are shipped by background workers; without a drain they try to reach
+    # a server that is already gone and complain at exit.
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)
+
+
+@contextmanager
+def flow_settings() -> Iterator[None]:
+    """Settings for running flows in this process: no heartbeat thread delaying each call."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def resume_with_decision(
+    flow_run_id: str, approval_id: int, token: str, *, patience: float = 15.0
+) -> str:
+    """Hand a recorded decision to the run waiting for it; says what happened.
+
+    A run that is still running may be about to wait (it checks the register, then pauses):
+    the resume is tried again until it pauses or finishes. The decision is in the register
+    either way, so a run that is not reached loses nothing: it reads it when run again.
+    """
+    from prefect import get_client
+    from prefect.exceptions import NotPausedError, ObjectNotFound
+    from prefect.flow_runs import resume_flow_run
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            resume_flow_run(flow_run_id, run_input={"approval_id": approval_id, "token": token})
+        except ObjectNotFound:
+            return "the run is not known to this Prefect server; the next run reads the decision"
+        except RuntimeError as exc:
+            return f"the run refused the input: {' '.join(str(exc).split())}"
+        except NotPausedError:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run_id).state
+            if state is None or not state.is_running() or time.monotonic() > deadline:
+                return "the run was not waiting; it will read the decision from the register"
+            time.sleep(0.2)
+            continue
+        return "the waiting run was resumed"

@@ -1,0 +1,212 @@
+"""Approvals: who may decide what, four-eyes, and the signed decision a paused flow accepts.
+
+The database row is the decision; the token is how a flow run learns of it. A person decides
+through :func:`decide` (from the CLI or the web app), which checks the role and that the
+decider did not draft what is decided, records the decision, and returns a token signed with
+the secret key. The flow resumes only on a token that verifies, matches the recorded decision
+and has not been used before (:func:`accept`) — so a value typed into Prefect's own UI form,
+which has no access control, can approve nothing by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from operative import audit, calendar, tokens
+from operative.models import Approval, User, utcnow
+
+DECISION_PURPOSE = "decision"
+DECISION_TOKEN_LIFETIME = dt.timedelta(days=7)
+ROLES = ("viewer", "officer", "approver", "chair", "director_general", "admin")
+
+
+class ApprovalError(ValueError):
+    """A decision that cannot be taken: unknown or decided approval, wrong person, bad token."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    approval: Approval
+    token: str
+
+
+def request(
+    session: Session,
+    *,
+    obligation_id: int,
+    step: str,
+    role: str,
+    drafted_by: str,
+    cycle: int = 0,
+    attempt: int = 1,
+    document_id: int | None = None,
+    flow_run_id: str | None = None,
+) -> Approval:
+    """The approval for (obligation, step, cycle, attempt), created if it is not there yet."""
+    existing = session.exec(
+        select(Approval).where(
+            Approval.obligation_id == obligation_id,
+            Approval.step == step,
+            Approval.cycle == cycle,
+            Approval.attempt == attempt,
+        )
+    ).first()
+    if existing is not None:
+        if flow_run_id and existing.decision is None and existing.flow_run_id != flow_run_id:
+            existing.flow_run_id = flow_run_id
+            session.add(existing)
+        return existing
+    approval = Approval(
+        obligation_id=obligation_id,
+        step=step,
+        cycle=cycle,
+        attempt=attempt,
+        role_asked=role,
+        drafted_by=drafted_by,
+        document_id=document_id,
+        flow_run_id=flow_run_id,
+        requested_at=calendar.now(),
+    )
+    session.add(approval)
+    session.flush()
+    audit.append(
+        session,
+        actor=drafted_by,
+        kind="approval.requested",
+        subject=f"approval:{approval.id}",
+        payload={
+            "obligation": obligation_id,
+            "step": step,
+            "cycle": cycle,
+            "attempt": attempt,
+            "role": role,
+        },
+    )
+    return approval
+
+
+def user_roles(session: Session, username: str) -> list[str]:
+    """The roles of an active user; :class:`ApprovalError` for an unknown or disabled one."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        raise ApprovalError(f"unknown user {username!r}")
+    return list(user.roles)
+
+
+def decide(
+    session: Session,
+    approval_id: int,
+    *,
+    username: str,
+    approve: bool,
+    reason: str = "",
+) -> Decided:
+    """Record a decision after checking role and four-eyes; returns the token for the flow."""
+    approval = session.get(Approval, approval_id, with_for_update=True)
+    if approval is None:
+        raise ApprovalError(f"no approval {approval_id}")
+    if approval.decision is not None:
+        raise ApprovalError(
+            f"approval {approval_id} was already {approval.decision} by {approval.decided_by}"
+        )
+    roles = user_roles(session, username)
+    if approval.role_asked not in roles:
+        raise ApprovalError(
+            f"{username} may not decide approval {approval_id}: it needs the role "
+            f"{approval.role_asked!r}"
+        )
+    if approval.drafted_by == username:
+        raise ApprovalError(
+            f"{username} drafted what approval {approval_id} decides: a second person must decide"
+        )
+    reason = " ".join(reason.split())
+    if not approve and not reason:
+        raise ApprovalError("a rejection needs a reason (--reason)")
+    now = calendar.now()
+    approval.decision = "approved" if approve else "rejected"
+    approval.decided_by = username
+    approval.reason = reason or None
+    approval.decided_at = now
+    approval.token_nonce = secrets.token_urlsafe(12)
+    session.add(approval)
+    audit.append(
+        session,
+        actor=username,
+        kind=f"approval.{approval.decision}",
+        subject=f"approval:{approval_id}",
+        payload={"obligation": approval.obligation_id, "step": approval.step, "reason": reason},
+    )
+    token = tokens.sign(
+        DECISION_PURPOSE,
+        {
+            "a": approval_id,
+            "d": approval.decision,
+            "u": username,
+            "n": approval.token_nonce,
+        },
+        expires_at=utcnow() + DECISION_TOKEN_LIFETIME,
+    )
+    return Decided(approval, token)
+
+
+def accept(session: Session, approval_id: int, token: str) -> Approval:
+    """The decided approval a token speaks for, spent once; :class:`ApprovalError` otherwise."""
+    try:
+        claims = tokens.verify(token, DECISION_PURPOSE, at=utcnow())
+    except tokens.TokenError as exc:
+        raise ApprovalError(f"decision token refused: {exc}") from None
+    approval = session.get(Approval, approval_id, with_for_update=True)
+    if approval is None or claims.get("a") != approval_id:
+        raise ApprovalError("decision token refused: it is for another approval")
+    if approval.token_used_at is not None:
+        raise ApprovalError("decision token refused: already used")
+    if (
+        approval.decision != claims.get("d")
+        or approval.decided_by != claims.get("u")
+        or approval.token_nonce is None
+        or approval.token_nonce != claims.get("n")
+    ):
+        raise ApprovalError("decision token refused: it does not match the recorded decision")
+    approval.token_used_at = utcnow()
+    session.add(approval)
+    return approval
+
+
+def pending(session: Session) -> list[Approval]:
+    """Approvals waiting for a decision, oldest first."""
+    return list(
+        session.exec(
+            select(Approval)
+            .where(col(Approval.decision).is_(None))
+            .order_by(col(Approval.requested_at), col(Approval.id))
+        )
+    )
+
+
+def get(session: Session, approval_id: int) -> Approval:
+    """An approval by id; :class:`ApprovalError` if there is none."""
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        raise ApprovalError(f"no approval {approval_id}")
+    return approval
+
+
+def mark_escalated(session: Session, approval_id: int) -> bool:
+    """Record that a pending approval was escalated; False if it was already."""
+    approval = get(session, approval_id)
+    if approval.escalated_at is not None or approval.decision is not None:
+        return False
+    approval.escalated_at = utcnow()
+    session.add(approval)
+    audit.append(
+        session,
+        actor="operative",
+        kind="approval.escalated",
+        subject=f"approval:{approval_id}",
+        payload={"obligation": approval.obligation_id, "role": approval.role_asked},
+    )
+    return True

@@ -1,0 +1,245 @@
+"""National positions (1244 OP4): invitations with a link of each state's own, submissions,
+reviews, and the summary.
+
+A portal link carries a signed, expiring token naming the obligation and the Member State, so
+a link opens its own state's page only; the state's mission needs no account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from operative import audit, calendar, tokens
+from operative.models import MemberState, Obligation, Submission
+from operative.settings import get_settings
+
+PORTAL_PURPOSE = "portal"
+VERDICTS = ("reflects", "partially", "does_not_reflect")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {".pdf", ".txt", ".md", ".docx", ".odt", ".rtf"}
+
+
+class SubmissionError(ValueError):
+    """A submission or review that cannot be recorded."""
+
+
+def portal_token(obligation_id: int, iso3: str, *, expires_at: dt.datetime) -> str:
+    """The token of one state's submission link."""
+    return tokens.sign(PORTAL_PURPOSE, {"o": obligation_id, "s": iso3}, expires_at=expires_at)
+
+
+def portal_link(obligation_id: int, iso3: str, *, expires_at: dt.datetime) -> str:
+    """The URL a mission opens to submit its national position."""
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}/portal/{portal_token(obligation_id, iso3, expires_at=expires_at)}"
+
+
+def read_portal_token(token: str, *, at: dt.datetime | None = None) -> tuple[int, str]:
+    """(obligation, state) of a valid link token; :class:`tokens.TokenError` otherwise."""
+    claims = tokens.verify(token, PORTAL_PURPOSE, at=at)
+    obligation, state = claims.get("o"), claims.get("s")
+    if not isinstance(obligation, int) or not isinstance(state, str):
+        raise tokens.TokenError("malformed token")
+    return obligation, state
+
+
+def _member(session: Session, iso3: str) -> MemberState:
+    code = iso3.strip().upper()
+    state = session.get(MemberState, code)
+    if state is None or not state.active:
+        raise SubmissionError(f"{code or iso3!r} is not an active Member State")
+    return state
+
+
+def invite(session: Session, obligation_id: int, iso3_codes: list[str]) -> int:
+    """Record that these states were invited (once); returns how many were newly invited."""
+    now = calendar.now()
+    existing = {
+        row.member_state_iso3: row
+        for row in session.exec(select(Submission).where(Submission.obligation_id == obligation_id))
+    }
+    added = 0
+    for code in iso3_codes:
+        row = existing.get(code)
+        if row is None:
+            session.add(
+                Submission(
+                    obligation_id=obligation_id,
+                    member_state_iso3=code,
+                    invited_at=now,
+                    updated_at=now,
+                )
+            )
+            added += 1
+        elif row.invited_at is None:
+            row.invited_at = now
+            session.add(row)
+            added += 1
+    session.flush()
+    return added
+
+
+def _safe_name(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "position"
+    return stem[:100]
+
+
+def submit(
+    session: Session,
+    obligation_id: int,
+    iso3: str,
+    *,
+    text: str | None = None,
+    attachment: tuple[str, bytes] | None = None,
+    actor: str,
+) -> Submission:
+    """Record (or update) a state's national position: text, a file, or both."""
+    obligation = session.get(Obligation, obligation_id)
+    if obligation is None or obligation.playbook != "national_positions":
+        raise SubmissionError(f"obligation {obligation_id} does not collect national positions")
+    state = _member(session, iso3)
+    text = (text or "").strip() or None
+    if text is None and attachment is None:
+        raise SubmissionError("a national position needs a text or a file")
+    stored_name = stored_path = None
+    if attachment is not None:
+        name, data = attachment
+        suffix = Path(name).suffix.lower()
+        if suffix not in ATTACHMENT_TYPES:
+            raise SubmissionError(
+                f"{name}: files of type {suffix or '(none)'} are not accepted "
+                f"(accepted: {', '.join(sorted(ATTACHMENT_TYPES))})"
+            )
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise SubmissionError(
+                f"{name}: {len(data):,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,}"
+            )
+        if not data:
+            raise SubmissionError(f"{name}: the file is empty")
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        folder = get_settings().data_dir / "submissions" / str(obligation_id) / state.iso3
+        folder.mkdir(parents=True, exist_ok=True)
+        stored_name = _safe_name(name)
+        target = folder / f"{digest}-{stored_name}"
+        if not target.exists():
+            temporary = target.with_suffix(target.suffix + ".part")
+            temporary.write_bytes(data)
+            temporary.replace(target)
+        stored_path = str(target)
+    now = calendar.now()
+    row = session.exec(
+        select(Submission)
+        .where(
+            Submission.obligation_id == obligation_id, Submission.member_state_iso3 == state.iso3
+        )
+        .with_for_update()
+    ).first()
+    updated = row is not None and row.received_at is not None
+    if row is None:
+        row = Submission(obligation_id=obligation_id, member_state_iso3=state.iso3)
+    row.received_at = now
+    row.text = text
+    row.attachment_name = stored_name
+    row.attachment_path = stored_path
+    # A changed position needs a fresh review.
+    row.verdict = row.reviewer = None
+    row.reviewed_at = None
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        kind="submission.updated" if updated else "submission.received",
+        subject=f"submission:{row.id}",
+        payload={"obligation": obligation_id, "state": state.iso3, "file": stored_name},
+    )
+    return row
+
+
+def review(
+    session: Session, obligation_id: int, iso3: str, *, verdict: str, reviewer: str
+) -> Submission:
+    """An officer's verdict on whether a received position reflects the resolution."""
+    if verdict not in VERDICTS:
+        raise SubmissionError(f"verdict {verdict!r}: expected one of {', '.join(VERDICTS)}")
+    state = _member(session, iso3)
+    row = session.exec(
+        select(Submission).where(
+            Submission.obligation_id == obligation_id, Submission.member_state_iso3 == state.iso3
+        )
+    ).first()
+    if row is None or row.received_at is None:
+        raise SubmissionError(
+            f"no national position received from {state.iso3} for obligation {obligation_id}"
+        )
+    row.verdict = verdict
+    row.reviewer = reviewer
+    row.reviewed_at = calendar.now()
+    row.updated_at = row.reviewed_at
+    session.add(row)
+    audit.append(
+        session,
+        actor=reviewer,
+        kind="submission.reviewed",
+        subject=f"submission:{row.id}",
+        payload={"state": state.iso3, "verdict": verdict},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class Summary:
+    invited: int
+    reminded: int
+    received: int
+    reviewed: int
+    verdicts: dict[str, int]
+
+    @property
+    def unreviewed(self) -> int:
+        return self.received - self.reviewed
+
+
+def summarise(session: Session, obligation_id: int) -> Summary:
+    """Counts of the campaign: invited, reminded, received, reviewed, verdicts."""
+    rows = session.exec(select(Submission).where(Submission.obligation_id == obligation_id)).all()
+    verdicts = Counter(row.verdict for row in rows if row.verdict)
+    return Summary(
+        invited=sum(1 for row in rows if row.invited_at),
+        reminded=sum(1 for row in rows if row.reminded_at),
+        received=sum(1 for row in rows if row.received_at),
+        reviewed=sum(1 for row in rows if row.reviewed_at),
+        verdicts={verdict: verdicts.get(verdict, 0) for verdict in VERDICTS},
+    )
+
+
+def not_received(session: Session, obligation_id: int) -> list[Submission]:
+    """Invited states that have not sent their position yet."""
+    return list(
+        session.exec(
+            select(Submission)
+            .where(
+                Submission.obligation_id == obligation_id,
+                col(Submission.invited_at).is_not(None),
+                col(Submission.received_at).is_(None),
+            )
+            .order_by(col(Submission.member_state_iso3))
+        )
+    )
+
+
+def mark_reminded(session: Session, rows: list[Submission]) -> None:
+    """Stamp the reminder on each row (once)."""
+    now = calendar.now()
+    for row in rows:
+        if row.reminded_at is None:
+            row.reminded_at = now
+            session.add(row)

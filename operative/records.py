@@ -1,0 +1,159 @@
+"""What officers record against an obligation: engagement activities (1244 OP2) and facts
+such as an acknowledgement, a use of a statement, or evidence that work is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from operative import audit, calendar
+from operative.models import Activity, Obligation, Record
+
+RECORD_KINDS = ("acknowledgement", "usage", "affirmation", "evidence", "note")
+ACTIVITY_KINDS = (
+    "consultation",
+    "dialogue",
+    "panel",
+    "side_event",
+    "survey",
+    "workshop",
+    "publication",
+    "other",
+)
+
+
+def _obligation(session: Session, obligation_id: int) -> Obligation:
+    obligation = session.get(Obligation, obligation_id)
+    if obligation is None:
+        raise LookupError(f"no obligation {obligation_id}")
+    return obligation
+
+
+def add_record(
+    session: Session,
+    obligation_id: int,
+    *,
+    kind: str,
+    text: str,
+    actor: str,
+    reference: str | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> Record:
+    """Record a fact against an obligation."""
+    _obligation(session, obligation_id)
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"record kind {kind!r}: expected one of {', '.join(RECORD_KINDS)}")
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("a record needs a text")
+    now = calendar.now()
+    record = Record(
+        obligation_id=obligation_id,
+        kind=kind,
+        text=text,
+        reference=reference,
+        occurred_at=occurred_at or now,
+        recorded_by=actor,
+        recorded_at=now,
+    )
+    session.add(record)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        kind=f"record.{kind}",
+        subject=f"obligation:{obligation_id}",
+        payload={"record": record.id, "text": text, "reference": reference},
+    )
+    return record
+
+
+def records(session: Session, obligation_id: int, kind: str | None = None) -> list[Record]:
+    """The records of an obligation, oldest first."""
+    query = select(Record).where(Record.obligation_id == obligation_id)
+    if kind:
+        query = query.where(Record.kind == kind)
+    return list(session.exec(query.order_by(col(Record.occurred_at), col(Record.id))))
+
+
+def add_activity(
+    session: Session,
+    obligation_id: int,
+    *,
+    occurred_on: dt.date,
+    kind: str,
+    title: str,
+    migrants_spoke: bool,
+    actor: str,
+    evidence_url: str | None = None,
+) -> Activity:
+    """Log an engagement activity for the migrants' perspectives obligation."""
+    obligation = _obligation(session, obligation_id)
+    if obligation.playbook != "migrant_perspectives":
+        raise ValueError(f"obligation {obligation_id} does not log engagement activities")
+    if kind not in ACTIVITY_KINDS:
+        raise ValueError(f"activity kind {kind!r}: expected one of {', '.join(ACTIVITY_KINDS)}")
+    title = " ".join(title.split())
+    if not title:
+        raise ValueError("an activity needs a title")
+    if evidence_url and not evidence_url.startswith(("https://", "http://")):
+        raise ValueError(f"evidence {evidence_url!r}: expected an http(s) link")
+    if occurred_on > calendar.now().date():
+        raise ValueError(f"activity date {occurred_on} is in the future")
+    activity = Activity(
+        obligation_id=obligation_id,
+        occurred_on=occurred_on,
+        kind=kind,
+        title=title,
+        migrants_spoke=migrants_spoke,
+        evidence_url=evidence_url,
+        recorded_by=actor,
+        recorded_at=calendar.now(),
+    )
+    session.add(activity)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        kind="activity.recorded",
+        subject=f"obligation:{obligation_id}",
+        payload={
+            "activity": activity.id,
+            "on": occurred_on.isoformat(),
+            "kind": kind,
+            "migrants_spoke": migrants_spoke,
+        },
+    )
+    return activity
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch with no activity in which migrants themselves spoke."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+def lapses(activities: list[Activity], *, since: dt.date, until: dt.date, weeks: int) -> list[Gap]:
+    """Every stretch longer than ``weeks`` between ``since`` and ``until`` without an activity
+    where migrants themselves spoke: the cadence the resolution's "sustained attention" asks for.
+    """
+    limit = dt.timedelta(weeks=weeks)
+    days = sorted(
+        {a.occurred_on for a in activities if a.migrants_spoke and since <= a.occurred_on <= until}
+    )
+    gaps = []
+    previous = since
+    for day in [*days, until]:
+        if day - previous > limit:
+            gaps.append(Gap(previous, day))
+        previous = day
+    return gaps

@@ -1,0 +1,37 @@
+"""Tasks that write documents: drafts of letters, statements and briefings."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from operative import documents
+from operative.db import session_scope
+from tasks import transient_database_error
+
+
+@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+def draft_document(
+    obligation_id: int,
+    kind: str,
+    cycle: int,
+    version: int,
+    title: str,
+    body: str,
+    drafted_by: str,
+    note: str | None = None,
+) -> int:
+    """Store one version of a draft (idempotent) and return its id."""
+    with session_scope() as session:
+        document = documents.draft(
+            session,
+            obligation_id=obligation_id,
+            kind=kind,
+            cycle=cycle,
+            version=version,
+            title=title,
+            body=body,
+            drafted_by=drafted_by,
+            note=note,
+        )
+        assert document.id is not None
+        return document.id

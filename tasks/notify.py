@@ -1,0 +1,84 @@
+"""Tasks that speak to people: put a message in the outbox and send what is due, as one batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from sqlmodel import select
+
+from operative.db import session_scope
+from operative.models import Delivery
+from operative.notify.dispatch import dispatch_pending
+from operative.notify.outbox import enqueue
+from operative.notify.recipients import Recipient, member_state_recipients, role_recipient
+from tasks import transient_database_error
+
+
+def _recipients(
+    session: Any,
+    *,
+    states: list[str] | None,
+    all_states: bool,
+    roles: list[str],
+    per_state: dict[str, dict[str, Any]] | None,
+) -> list[Recipient]:
+    found: list[Recipient] = []
+    if all_states or states:
+        for recipient in member_state_recipients(session, None if all_states else states):
+            extra = (per_state or {}).get(recipient.ref.upper(), {})
+            found.append(
+                Recipient(
+                    ref=recipient.ref,
+                    name=recipient.name,
+                    language=recipient.language,
+                    timezone=recipient.timezone,
+                    context={**recipient.context, **extra},
+                )
+            )
+    found.extend(role_recipient(session, role) for role in roles)
+    return found
+
+
+@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+def send_message(
+    key: str,
+    kind: str,
+    obligation_id: int,
+    context: dict[str, Any],
+    *,
+    roles: list[str] | None = None,
+    states: list[str] | None = None,
+    all_states: bool = False,
+    per_state: dict[str, dict[str, Any]] | None = None,
+    attachments: list[str] | None = None,
+) -> dict[str, Any]:
+    """Enqueue one message (idempotent by ``key``) and dispatch everything due, in one batch."""
+    with session_scope() as session:
+        recipients = _recipients(
+            session, states=states, all_states=all_states, roles=roles or [], per_state=per_state
+        )
+        result = enqueue(
+            session,
+            key=key,
+            kind=kind,
+            recipients=recipients,
+            context=context,
+            attachments=attachments or [],
+            obligation_id=obligation_id,
+            actor=f"flow:{kind}",
+        )
+    report = dispatch_pending()
+    with session_scope() as session:
+        statuses = list(
+            session.exec(select(Delivery.status).where(Delivery.message_id == result.message_id))
+        )
+    return {
+        "message_id": result.message_id,
+        "recipients": len(recipients),
+        "deliveries": result.total,
+        "sent": statuses.count("sent"),
+        "failed": statuses.count("failed"),
+        "pending": len(statuses) - statuses.count("sent") - statuses.count("failed"),
+        "dispatch": report.as_dict(),
+    }

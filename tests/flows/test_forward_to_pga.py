@@ -1,0 +1,94 @@
+"""forward_to_pga on a real Prefect server: rejection, corrected draft, approval, sending, ack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from flows.forward_to_pga import forward_to_pga
+from operative import audit, records
+from operative.db import session_scope
+from operative.models import Approval, Delivery, Document, Event, Obligation
+from tests.flows.conftest import ScriptedApprover, obligation_id
+
+
+def _artifacts(flow_run_id: str) -> list[object]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+
+
+def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgement(
+    flows_env: Path,
+) -> None:
+    """The whole of OP5: four-eyes approval with one rejection, one letter to the PGA, then done."""
+    ob = obligation_id("forward_to_pga")
+    script = [("chair", False, "Cite GA resolution 65/170"), ("chair", True, "")]
+    with ScriptedApprover(script, wait_paused=True) as approver:
+        assert forward_to_pga(ob, drafted_by="officer") == "awaiting_acknowledgement"
+    assert approver.errors == []
+    with session_scope() as session:
+        drafts = session.exec(select(Document).order_by(col(Document.version))).all()
+        assert [d.version for d in drafts] == [1, 2]
+        assert drafts[1].note == "Cite GA resolution 65/170"
+        decided = session.exec(select(Approval).order_by(col(Approval.attempt))).all()
+        assert [(a.decision, a.decided_by, a.token_used_at is not None) for a in decided] == [
+            ("rejected", "chair", True),
+            ("approved", "chair", True),
+        ]
+        to_pga = session.exec(select(Delivery).where(Delivery.recipient == "pga_office")).all()
+        assert to_pga and all(d.status == "sent" for d in to_pga)
+        obligation = session.get(Obligation, ob)
+        assert (
+            obligation is not None
+            and obligation.status == "in_progress"
+            and obligation.progress == 80
+        )
+        run_id = obligation.last_flow_run_id
+    inbox = [json.loads(p.read_text()) for p in (flows_env / "inbox").glob("*.json")]
+    letters = [m for m in inbox if "transmit" in m.get("body", "").lower() and m.get("attachments")]
+    assert len(letters) == 1, "exactly one transmittal, with the resolution attached"
+    assert run_id and _artifacts(run_id)
+
+    with session_scope() as session:
+        records.add_record(
+            session,
+            ob,
+            kind="acknowledgement",
+            text="Receipt acknowledged by the PGA's office",
+            actor="officer",
+        )
+    assert forward_to_pga(ob, drafted_by="officer") == "done"
+    inbox_after = [json.loads(p.read_text()) for p in (flows_env / "inbox").glob("*.json")]
+    assert len(inbox_after) == len(inbox), "the re-run sent nothing again"
+    with session_scope() as session:
+        obligation = session.get(Obligation, ob)
+        assert obligation is not None and (obligation.status, obligation.progress) == ("done", 100)
+        kinds = session.exec(select(Event.kind)).all()
+        assert {
+            "approval.rejected",
+            "approval.approved",
+            "document.drafted",
+            "record.acknowledgement",
+        } <= set(kinds)
+        assert audit.verify(session)[1] == []
+
+
+def test_drafter_and_wrong_role_cannot_approve(flows_env: Path) -> None:
+    """Four-eyes: a chair who drafted the letter, or a user without the chair role, is refused."""
+    ob = obligation_id("forward_to_pga")
+    script = [("chair", True, ""), ("dg", True, ""), ("officer", True, ""), ("chair2", True, "")]
+    with ScriptedApprover(script) as approver:
+        assert forward_to_pga(ob, drafted_by="chair") == "awaiting_acknowledgement"
+    assert len(approver.errors) == 3
+    assert "chair drafted what approval" in approver.errors[0]
+    assert all("needs the role 'chair'" in e for e in approver.errors[1:])
+    with session_scope() as session:
+        approval = session.exec(select(Approval)).one()
+        assert approval.decided_by == "chair2"

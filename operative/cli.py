@@ -509,6 +509,10 @@ from operative.notify.cli import register as _register_notify_commands  # noqa: 
 
 _register_notify_commands(app)
 
+from operative.cli_work import register as _register_work_commands  # noqa: E402
+
+_register_work_commands(app)
+
 
 def main() -> None:
     """Entry point of the ``operative`` script."""

@@ -133,13 +133,14 @@ def _plan(
         return run
 
     # National positions: ~60% submit; a quarter of those only after the reminder.
-    reminder_day = deadline - dt.timedelta(days=14)
+    # The flow reminds from 14 days before the deadline's hour; the demo's run is the next day.
+    reminder_day = deadline - dt.timedelta(days=13)
     submitting = sorted(rng.sample(states, round(len(states) * SHARE_SUBMITTING)))
     late = set(rng.sample(submitting, len(submitting) // 4))
     np = obligations["national_positions"]
     for code in submitting:
         if code in late:
-            day = reminder_day + dt.timedelta(days=rng.randint(1, 13))
+            day = reminder_day + dt.timedelta(days=rng.randint(1, 12))
         else:
             day = dt.date(2013, 1, 7) + dt.timedelta(
                 days=rng.randint(0, (reminder_day - dt.date(2013, 1, 8)).days)
@@ -276,7 +277,7 @@ def _flow_runs(obligations: dict[str, int], deadline: dt.date) -> list[tuple[dt.
         (dt.date(2012, 11, 29), "lead_agency_statement"),
         (dt.date(2012, 12, 3), "national_positions"),
         (dt.date(2012, 12, 7), "forward_to_pga"),
-        (deadline - dt.timedelta(days=14), "national_positions"),
+        (deadline - dt.timedelta(days=13), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=1)), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=4)), "national_positions"),
         (dt.date(2013, 3, 1), "migrant_perspectives"),
@@ -445,21 +446,18 @@ def show(summary: dict[str, Any], *, echo: Callable[[str], None] = print) -> Non
     from rich.table import Table
 
     console = Console()
-    table = Table(
-        "OP",
-        "Playbook",
-        "Status",
-        "Deliveries sent/failed",
-        "Approvals approved/rejected",
-        title="Resolution 1244, as of 4 October 2013",
-    )
+    table = Table("OP", title="Resolution 1244, as of 4 October 2013")
+    table.add_column("Playbook", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Sent (failed)", no_wrap=True, justify="right")
+    table.add_column("Approved (rej.)", no_wrap=True, justify="right")
     for row in summary["paragraphs"]:
         table.add_row(
             row["paragraph"],
             row["playbook"],
-            f"{row['status']} ({row['progress']}%)",
-            f"{row['sent']}/{row['failed']}",
-            f"{row['approved']}/{row['rejected']}",
+            f"{row['status']} {row['progress']}%",
+            f"{row['sent']} ({row['failed']})",
+            f"{row['approved']} ({row['rejected']})",
         )
     console.print(table)
     p = summary["positions"]

@@ -140,20 +140,20 @@ def status(as_json: JsonOption = False) -> None:
 
     table = Table("ID", "OP")
     table.add_column("Playbook", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("%", justify="right")
-    table.add_column("Due (Geneva)", no_wrap=True)
-    table.add_column("Sent/failed")
+    table.add_column("Status")
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Sent/failed", no_wrap=True, justify="right")
     table.add_column("Waiting on")
     for item, (o, _p, _r) in zip(data, rows, strict=True):
-        status = item["status"] + (" [red]late[/red]" if item["overdue"] else "")
+        status = f"{item['status']} {item['progress']}%"
+        if item["overdue"]:
+            status += " [red]late[/red]"
         table.add_row(
             str(item["id"]),
             item["paragraph"],
             item["playbook"],
             status,
-            str(item["progress"]),
-            _local(o.due_at),
+            _local(o.due_at)[:10],
             f"{item['deliveries']['sent']}/{item['deliveries']['failed']}",
             ", ".join(f"approval {a}" for a in item["pending_approvals"]) or "—",
         )

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pendulum
 from sqlmodel import Session, col, select
 
 from operative import audit, calendar, tokens
@@ -243,3 +244,133 @@ def mark_reminded(session: Session, rows: list[Submission]) -> None:
         if row.reminded_at is None:
             row.reminded_at = now
             session.add(row)
+
+
+def active_states(session: Session) -> list[str]:
+    """The ISO alpha-3 codes of every active Member State, sorted."""
+    return list(
+        session.exec(
+            select(MemberState.iso3).where(col(MemberState.active)).order_by(col(MemberState.iso3))
+        )
+    )
+
+
+def link_expiry(deadline: dt.datetime) -> dt.datetime:
+    """When the portal links of a campaign stop working: a while after its deadline."""
+    return deadline + dt.timedelta(days=get_settings().portal_link_days)
+
+
+def portal_links(
+    obligation_id: int, iso3_codes: list[str], *, expires_at: dt.datetime
+) -> dict[str, str]:
+    """Each listed state's own submission link."""
+    return {code: portal_link(obligation_id, code, expires_at=expires_at) for code in iso3_codes}
+
+
+def invite_all(session: Session, obligation_id: int) -> list[str]:
+    """Invite every active Member State (each once); returns the codes of all invited."""
+    codes = active_states(session)
+    invite(session, obligation_id, codes)
+    return codes
+
+
+def remind_pending(
+    session: Session, obligation_id: int, *, invited_before: dt.datetime | None = None
+) -> list[str]:
+    """Stamp the reminder on each state invited (before ``invited_before``) that has not
+    answered; returns their codes.
+
+    The stamp comes first, so a run interrupted before the reminder went out sends it on
+    its next attempt to the same states (less any that answered meanwhile).
+    """
+    rows = [
+        row
+        for row in not_received(session, obligation_id)
+        if invited_before is None
+        or (row.invited_at is not None and row.invited_at < invited_before)
+    ]
+    mark_reminded(session, rows)
+    session.flush()
+    return [row.member_state_iso3 for row in rows]
+
+
+def days_left(deadline: dt.datetime, *, at: dt.datetime | None = None) -> int:
+    """Calendar days from ``at`` to the deadline, counted in the secretariat's time zone."""
+    zone = get_settings().timezone
+    today = pendulum.instance(at or calendar.now()).in_timezone(zone).date()
+    return (pendulum.instance(deadline).in_timezone(zone).date() - today).days
+
+
+def progress(summary: Summary, *, closed: bool) -> int:
+    """How far a campaign is: 20 once invited, up to 80 as positions arrive, then reviews.
+
+    Before the deadline the answers received move the bar; after it, the share of received
+    positions that were reviewed does (a campaign with nothing to review is complete).
+    """
+    if summary.invited == 0:
+        return 0
+    if not closed:
+        return 20 + (60 * summary.received) // summary.invited
+    if summary.received == 0:
+        return 100
+    return 80 + (20 * summary.reviewed) // summary.received
+
+
+def _day(value: dt.datetime | None) -> str:
+    return value.date().isoformat() if value else ""
+
+
+def matrix(session: Session, obligation_id: int) -> list[dict[str, str]]:
+    """One row per invited state: when it was asked, reminded, answered, and the verdict."""
+    rows = session.exec(
+        select(Submission, MemberState)
+        .join(MemberState, col(Submission.member_state_iso3) == MemberState.iso3)
+        .where(Submission.obligation_id == obligation_id)
+        .order_by(col(Submission.member_state_iso3))
+    ).all()
+    return [
+        {
+            "state": state.iso3,
+            "name": state.name_en,
+            "language": state.language,
+            "invited": _day(row.invited_at),
+            "reminded": _day(row.reminded_at),
+            "received": _day(row.received_at),
+            "verdict": row.verdict or ("to review" if row.received_at else ""),
+        }
+        for row, state in rows
+    ]
+
+
+VERDICT_LABELS = {
+    "reflects": "reflects the resolution",
+    "partially": "partially reflects it",
+    "does_not_reflect": "does not reflect it",
+}
+
+
+def summary_markdown(summary: Summary, *, deadline: dt.datetime, closed: bool) -> str:
+    """The campaign in a few lines of Markdown, for the run's page and reports."""
+    when = pendulum.instance(deadline).in_timezone(get_settings().timezone)
+    state = "closed" if closed else "open"
+    share = f"{100 * summary.received / summary.invited:.0f}%" if summary.invited else "0%"
+    lines = [
+        "# National positions",
+        "",
+        f"Deadline {when.format('D MMMM YYYY, HH:mm')} ({when.timezone_name}): {state}.",
+        "",
+        "| | states |",
+        "|---|---:|",
+        f"| invited | {summary.invited} |",
+        f"| reminded | {summary.reminded} |",
+        f"| positions received | {summary.received} ({share}) |",
+        f"| reviewed | {summary.reviewed} |",
+        f"| awaiting review | {summary.unreviewed} |",
+        "",
+        "## Verdicts",
+        "",
+        "| verdict | positions |",
+        "|---|---:|",
+        *(f"| {VERDICT_LABELS[v]} | {summary.verdicts.get(v, 0)} |" for v in VERDICTS),
+    ]
+    return "\n".join(lines) + "\n"

@@ -157,3 +157,59 @@ def lapses(activities: list[Activity], *, since: dt.date, until: dt.date, weeks:
             gaps.append(Gap(previous, day))
         previous = day
     return gaps
+
+
+def activities(session: Session, obligation_id: int) -> list[Activity]:
+    """The engagement activities logged against an obligation, oldest first."""
+    return list(
+        session.exec(
+            select(Activity)
+            .where(Activity.obligation_id == obligation_id)
+            .order_by(col(Activity.occurred_on), col(Activity.id))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """The engagement record over a period: its activities and where attention lapsed."""
+
+    since: dt.date
+    until: dt.date
+    weeks: int
+    activities: tuple[Activity, ...]
+    lapses: tuple[Gap, ...]
+
+    @property
+    def with_migrants(self) -> int:
+        """How many activities gave migrants themselves a voice."""
+        return sum(1 for activity in self.activities if activity.migrants_spoke)
+
+    @property
+    def share_with_migrants(self) -> float:
+        """The share (0–1) of activities in which migrants themselves spoke."""
+        return self.with_migrants / len(self.activities) if self.activities else 0.0
+
+    def is_open(self, gap: Gap) -> bool:
+        """Whether a lapse still runs at the end of the period (nothing has closed it yet)."""
+        return gap.end == self.until and not any(
+            a.migrants_spoke and a.occurred_on == self.until for a in self.activities
+        )
+
+
+def engagement(
+    session: Session, obligation_id: int, *, since: dt.date, until: dt.date, weeks: int
+) -> Engagement:
+    """The activities between ``since`` and ``until`` (inclusive) and the lapses of cadence."""
+    if weeks < 1:
+        raise ValueError(f"a cadence of {weeks} weeks: expected at least 1")
+    if until < since:
+        raise ValueError(f"period from {since} to {until}: it ends before it starts")
+    within = tuple(a for a in activities(session, obligation_id) if since <= a.occurred_on <= until)
+    return Engagement(
+        since=since,
+        until=until,
+        weeks=weeks,
+        activities=within,
+        lapses=tuple(lapses(list(within), since=since, until=until, weeks=weeks)),
+    )

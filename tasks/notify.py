@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from prefect import task
@@ -26,16 +27,8 @@ def _recipients(
     found: list[Recipient] = []
     if all_states or states:
         for recipient in member_state_recipients(session, None if all_states else states):
-            extra = (per_state or {}).get(recipient.ref.upper(), {})
-            found.append(
-                Recipient(
-                    ref=recipient.ref,
-                    name=recipient.name,
-                    language=recipient.language,
-                    timezone=recipient.timezone,
-                    context={**recipient.context, **extra},
-                )
-            )
+            extra = (per_state or {}).get(recipient.iso3 or recipient.ref.upper(), {})
+            found.append(replace(recipient, context={**recipient.context, **extra}))
     found.extend(role_recipient(session, role) for role in roles)
     return found
 

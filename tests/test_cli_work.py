@@ -25,8 +25,21 @@ def test_run_refuses_unknown_playbook_resolution_or_obligation(registered: dict[
     cases = [
         (["run", "forward_to_pgaa", "--resolution", "1"], "unknown playbook 'forward_to_pgaa'"),
         (["run", "forward_to_pga", "--resolution", "9"], "no resolution with id 9"),
-        (["run", "forward_to_pga", "--resolution", "1", "--obligation", "99"], "no obligation with id 99"),
-        (["run", "forward_to_pga", "--resolution", "1", "--obligation", str(registered["national_positions"])], "follows national_positions, not forward_to_pga"),
+        (
+            ["run", "forward_to_pga", "--resolution", "1", "--obligation", "99"],
+            "no obligation with id 99",
+        ),
+        (
+            [
+                "run",
+                "forward_to_pga",
+                "--resolution",
+                "1",
+                "--obligation",
+                str(registered["national_positions"]),
+            ],
+            "follows national_positions, not forward_to_pga",
+        ),
     ]
     for args, expected in cases:
         result = run_cli(*args)
@@ -34,13 +47,21 @@ def test_run_refuses_unknown_playbook_resolution_or_obligation(registered: dict[
         assert expected in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_approve_refuses_unknown_decided_and_unauthorised_decisions(registered: dict[str, int]) -> None:
+def test_approve_refuses_unknown_decided_and_unauthorised_decisions(
+    registered: dict[str, int],
+) -> None:
     """Nobody may approve what does not exist, what is decided, or what is not theirs to decide."""
     from operative import approvals
     from operative.db import session_scope
 
     with session_scope() as session:
-        approval = approvals.request(session, obligation_id=registered["forward_to_pga"], step="letter", role="chair", drafted_by="chair")
+        approval = approvals.request(
+            session,
+            obligation_id=registered["forward_to_pga"],
+            step="letter",
+            role="chair",
+            drafted_by="chair",
+        )
     approval_id = str(approval.id)
     expectations = [
         (["approve", "999", "--as", "chair"], "no approval 999"),
@@ -64,7 +85,9 @@ def test_approve_refuses_unknown_decided_and_unauthorised_decisions(registered: 
     assert listed == []
 
 
-def test_submission_from_a_non_member_or_of_a_bad_file_is_refused(registered: dict[str, int], tmp_path: Path) -> None:
+def test_submission_from_a_non_member_or_of_a_bad_file_is_refused(
+    registered: dict[str, int], tmp_path: Path
+) -> None:
     """Only Member States submit positions, and only files the secretariat can read."""
     position = tmp_path / "position.txt"
     position.write_text("Our national position.", encoding="utf-8")
@@ -75,7 +98,10 @@ def test_submission_from_a_non_member_or_of_a_bad_file_is_refused(registered: di
         (["submissions", "add", "XXX", str(position)], "'XXX' is not an active Member State"),
         (["submissions", "add", "FRA", str(binary)], "not accepted"),
         (["submissions", "add", "FRA", str(tmp_path / "missing.txt")], "cannot read"),
-        (["submissions", "review", "FRA", "reflects", "--as", "officer"], "no national position received from FRA"),
+        (
+            ["submissions", "review", "FRA", "reflects", "--as", "officer"],
+            "no national position received from FRA",
+        ),
         (["submissions", "review", "FRA", "maybe", "--as", "officer"], "verdict 'maybe'"),
     ]:
         result = run_cli(*args)

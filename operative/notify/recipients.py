@@ -79,6 +79,8 @@ class Recipient:
     language: str = "en"
     timezone: str = GENEVA
     context: Mapping[str, Any] = field(default_factory=dict)
+    # The Member State a recipient speaks for: its ref may be a contact's own tag instead.
+    iso3: str | None = None
 
     def template_vars(self) -> dict[str, Any]:
         """What the templates see as ``recipient``."""
@@ -125,6 +127,7 @@ def member_state_recipients(session: Session, iso3: Iterable[str] | None = None)
                 name=_state_name(state, language),
                 language=language,
                 timezone=contact.timezone if contact else GENEVA,
+                iso3=state.iso3,
             )
         )
     return recipients

@@ -141,7 +141,7 @@ def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     def target() -> None:
         try:
             box.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test to assert on
+        except BaseException as exc:
             box.append(exc)
 
     thread = threading.Thread(target=contextvars.copy_context().run, args=(target,), daemon=True)

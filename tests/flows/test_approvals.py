@@ -36,14 +36,20 @@ def _pending_paused() -> Approval | None:
     return None
 
 
-def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(flows_env: Path) -> None:
+def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(
+    flows_env: Path,
+) -> None:
     """Prefect's resume form has no access control: only a token minted by `decide` may count."""
     ob = obligation_id("forward_to_pga")
     thread, box = run_in_thread(lambda: forward_to_pga(ob, drafted_by="officer"))
     _wait(lambda: _pending_paused() is not None)
     approval = _pending_paused()
     assert approval is not None and approval.id is not None and approval.flow_run_id
-    forged = tokens.sign("decision", {"a": approval.id, "d": "approved", "u": "chair", "n": "guess"}, expires_at=utcnow() + dt.timedelta(days=1))
+    forged = tokens.sign(
+        "decision",
+        {"a": approval.id, "d": "approved", "u": "chair", "n": "guess"},
+        expires_at=utcnow() + dt.timedelta(days=1),
+    )
     for token in ["let-me-in", forged, forged.split(".")[0] + ".AAAA"]:
         resume_with_decision(approval.flow_run_id, approval.id, token)
         _wait(lambda: _is_paused(approval.flow_run_id or ""))
@@ -52,7 +58,10 @@ def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(f
         assert still is not None and still.decision is None and still.token_used_at is None
     with session_scope() as session:
         decided = approvals.decide(session, approval.id, username="chair", approve=True)
-    assert resume_with_decision(approval.flow_run_id, approval.id, decided.token) == "the waiting run was resumed"
+    assert (
+        resume_with_decision(approval.flow_run_id, approval.id, decided.token)
+        == "the waiting run was resumed"
+    )
     thread.join(timeout=60)
     assert box == ["awaiting_acknowledgement"]
 
@@ -69,22 +78,35 @@ def test_a_decision_token_is_spent_once() -> None:
         ingest(session, parse_file(SEED), source_name=SEED.name, source_text=SEED.read_text())
         users.add_user(session, "chair", name="Chair", roles=["chair"])
         ob = session.exec(select(Obligation).where(Obligation.playbook == "forward_to_pga")).one()
-        first = approvals.request(session, obligation_id=ob.id or 0, step="s", role="chair", drafted_by="officer")
-        second = approvals.request(session, obligation_id=ob.id or 0, step="s", role="chair", drafted_by="officer", attempt=2)
+        first = approvals.request(
+            session, obligation_id=ob.id or 0, step="s", role="chair", drafted_by="officer"
+        )
+        second = approvals.request(
+            session,
+            obligation_id=ob.id or 0,
+            step="s",
+            role="chair",
+            drafted_by="officer",
+            attempt=2,
+        )
         decided = approvals.decide(session, first.id or 0, username="chair", approve=True)
         approvals.accept(session, first.id or 0, decided.token)
         with pytest.raises(approvals.ApprovalError, match="already used"):
             approvals.accept(session, first.id or 0, decided.token)
         with pytest.raises(approvals.ApprovalError, match="another approval"):
             approvals.accept(session, second.id or 0, decided.token)
-        expired = tokens.sign("decision", {"a": first.id}, expires_at=utcnow() - dt.timedelta(seconds=1))
+        expired = tokens.sign(
+            "decision", {"a": first.id}, expires_at=utcnow() - dt.timedelta(seconds=1)
+        )
         with pytest.raises(approvals.ApprovalError, match="expired"):
             approvals.accept(session, first.id or 0, expired)
         with pytest.raises(approvals.ApprovalError, match="already approved"):
             approvals.decide(session, first.id or 0, username="chair", approve=False, reason="late")
 
 
-def test_timed_out_approval_escalates_and_the_run_completes(flows_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timed_out_approval_escalates_and_the_run_completes(
+    flows_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nobody answered: tell the role and the secretariat, keep waiting in the register, don't fail."""
     monkeypatch.setenv("OPERATIVE_APPROVAL_TIMEOUT_SECONDS", "2")
     get_settings.cache_clear()
@@ -95,7 +117,9 @@ def test_timed_out_approval_escalates_and_the_run_completes(flows_env: Path, mon
         assert obligation is not None and obligation.status == "awaiting_approval"
         approval = session.exec(select(Approval)).one()
         assert approval.escalated_at is not None and approval.decision is None
-        message = session.exec(select(Message).where(Message.key == f"approval:{approval.id}:escalation")).one()
+        message = session.exec(
+            select(Message).where(Message.key == f"approval:{approval.id}:escalation")
+        ).one()
         escalations = session.exec(select(Delivery).where(Delivery.message_id == message.id)).all()
         assert {d.recipient for d in escalations} == {"chair", "secretariat"}
         run_id = obligation.last_flow_run_id

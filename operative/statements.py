@@ -1,0 +1,293 @@
+"""Texts operative writes in its own words: IOM's statement on its lead-agency role, the note
+that circulates it (en, fr, es), the engagement report, and the short notices of the
+engagement and tracking playbooks.
+
+Each text is built from the register (the resolution, the paragraph, the dates) and nothing
+else, so the same facts always give the same text: a re-run drafts exactly what was drafted.
+The statement itself is written in English; the note circulating it is in the Member State's
+language and says that the statement follows in English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from operative.records import Engagement, Gap
+
+LANGUAGES = ("en", "fr", "es")
+# Where a resolution names the meeting its paragraph is about; the phrase runs to the next
+# punctuation ("the High-level Dialogue in 2013").
+_EVENT = re.compile(r"\bHigh-level (?:Dialogue|Meeting|Event)\b[^,;:.]*", re.IGNORECASE)
+_TRAILING = re.compile(r"\s*[;,:]\s*(?:and|et|y)?\s*$")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A drafted text: its title and body."""
+
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a text draws on: the resolution, the paragraph, and the resolution's key dates."""
+
+    body: str
+    number: str
+    paragraph: str
+    paragraph_text: str
+    adopted_on: dt.date | None = None
+    key_dates: Mapping[str, dt.date] = field(default_factory=dict)
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any]) -> Source:
+        """From the description of an obligation that a flow's ``begin`` step returns."""
+        resolution = info["resolution"]
+        adopted = resolution.get("adopted_on")
+        return cls(
+            body=str(resolution["body"]),
+            number=str(resolution["number"]),
+            paragraph=str(info["paragraph"]),
+            paragraph_text=str(info["paragraph_text"]),
+            adopted_on=dt.date.fromisoformat(adopted) if adopted else None,
+            key_dates={
+                name: dt.date.fromisoformat(day)
+                for name, day in (resolution.get("key_dates") or {}).items()
+            },
+        )
+
+    @property
+    def reference(self) -> str:
+        """How the texts cite the paragraph: "paragraph 3 of resolution No. 1244"."""
+        return f"paragraph {self.paragraph} of resolution No. {self.number}"
+
+
+def english_date(day: dt.date) -> str:
+    """A date as UN documents write it in English: "3 October 2013"."""
+    return format_date(day, "d MMMM y", locale="en_GB")
+
+
+def english_period(start: dt.date, end: dt.date | None) -> str:
+    """Two dates as one span: "3–4 October 2013", "30 September – 1 October 2013"."""
+    if end is None or end == start:
+        return english_date(start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{english_date(end)}"
+    if start.year == end.year:
+        return f"{format_date(start, 'd MMMM', locale='en_GB')} – {english_date(end)}"
+    return f"{english_date(start)} – {english_date(end)}"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _quoted(paragraph_text: str) -> str:
+    """The paragraph as a quotation that ends a sentence."""
+    text = " ".join(paragraph_text.split())
+    return _TRAILING.sub("", text).rstrip(".") + "."
+
+
+def event(source: Source, *, dated: bool = True) -> str:
+    """The meeting the paragraph is about, as the paragraph names it, with its dates if known."""
+    found = _EVENT.search(source.paragraph_text)
+    name = f"the {found.group(0).strip()}" if found else "the meeting the resolution refers to"
+    start = source.key_dates.get("hld")
+    if start is None or not dated:
+        return name
+    return f"{name} ({english_period(start, source.key_dates.get('hld_end'))})"
+
+
+def affirmation(source: Source) -> str:
+    """The affirmation a declaratory paragraph makes, as a record of the register."""
+    on = f", adopted on {english_date(source.adopted_on)}" if source.adopted_on else ""
+    return (
+        f"The {source.body} affirmed, in {source.reference}{on}: “{_quoted(source.paragraph_text)}”"
+    )
+
+
+def lead_agency_statement(source: Source) -> Text:
+    """IOM's statement on its role as the global lead agency on migration, as an input to the
+    meeting the affirming paragraph names."""
+    meeting, named = event(source), event(source, dated=False)
+    adopted = (
+        f"On {english_date(source.adopted_on)}, the {source.body}"
+        if source.adopted_on
+        else f"The {source.body}"
+    )
+    title = (
+        "Statement of the International Organization for Migration on its role as the global "
+        f"lead agency on migration: an input to {meeting}"
+    )
+    paragraphs = [
+        f"1. {adopted} adopted resolution No. {source.number}. Paragraph {source.paragraph} of "
+        f"that resolution reads:",
+        f"“{_quoted(source.paragraph_text)}”",
+        "2. IOM welcomes this affirmation by its Member States. It places at the service of "
+        f"{named} the knowledge, expertise and experience it has gained in all aspects of "
+        "migration, through its programmes and operations in countries of origin, transit and "
+        "destination, and through the dialogue among States that it convenes.",
+        "3. IOM will contribute to the preparations and to the proceedings in partnership with "
+        "States, the organizations of the United Nations system, other international "
+        "organizations and civil society, and with migrants themselves, within its mandate "
+        "under its Constitution.",
+        "4. IOM will keep its Member States informed of its contribution, and stands ready to "
+        "assist them in giving effect to the outcome.",
+    ]
+    return Text(title=title, body="\n\n".join([title, *paragraphs]))
+
+
+def circulation_notes(source: Source, statement: str) -> dict[str, dict[str, str]]:
+    """The topic and summary of the briefing that circulates the statement, per language.
+
+    The statement follows the summary in English in every language, and the note says so.
+    """
+    num, number = source.paragraph, source.number
+    notes = {
+        "en": {
+            "topic": "IOM's statement on its role as the global lead agency on migration",
+            "summary": (
+                "The Office of the Director General has approved the statement of the "
+                "International Organization for Migration on its role as the global lead agency "
+                f"on migration, prepared as an input pursuant to paragraph {num} of Council "
+                f"resolution No. {number}. The text of the statement follows."
+            ),
+        },
+        "fr": {
+            "topic": (
+                "la déclaration de l’OIM sur son rôle d’organisme chef de file mondial pour les "
+                "questions migratoires"
+            ),
+            "summary": (
+                "Le Cabinet du Directeur général a approuvé la déclaration de l’Organisation "
+                "internationale pour les migrations sur son rôle d’organisme chef de file mondial "
+                "pour les questions migratoires, établie à titre de contribution conformément au "
+                f"paragraphe {num} de la résolution n° {number} du Conseil. Le texte de la "
+                "déclaration, en anglais, figure ci-après."
+            ),
+        },
+        "es": {
+            "topic": (
+                "la declaración de la OIM sobre su función de organismo rector mundial en materia "
+                "de migración"
+            ),
+            "summary": (
+                "La Oficina del Director General ha aprobado la declaración de la Organización "
+                "Internacional para las Migraciones sobre su función de organismo rector mundial "
+                "en materia de migración, preparada como contribución de conformidad con el "
+                f"párrafo {num} de la resolución Nº {number} del Consejo. El texto de la "
+                "declaración, en inglés, figura a continuación."
+            ),
+        },
+    }
+    return {
+        language: {"topic": note["topic"], "summary": f"{note['summary']}\n\n{statement}"}
+        for language, note in notes.items()
+    }
+
+
+def engagement_topic(source: Source) -> str:
+    """What the engagement notices are about."""
+    return f"attention to the perspectives of migrants ({source.reference})"
+
+
+def lapse_alert(source: Source, gap: Gap, *, weeks: int, still_open: bool) -> dict[str, str]:
+    """The topic and summary of an alert to the focal point that attention has lapsed."""
+    if still_open:
+        stretch = (
+            f"No engagement activity in which migrants themselves spoke has been recorded since "
+            f"{english_date(gap.start)}: {_days(gap.days)} as of {english_date(gap.end)}."
+        )
+    else:
+        stretch = (
+            f"No engagement activity in which migrants themselves spoke was recorded between "
+            f"{english_date(gap.start)} and {english_date(gap.end)} ({_days(gap.days)})."
+        )
+    return {
+        "topic": engagement_topic(source),
+        "summary": (
+            f"{stretch} The cadence set for {source.reference} is at least one such activity "
+            f"every {weeks} weeks. Please record any activity that has taken place, with its "
+            "evidence, or plan the next one."
+        ),
+    }
+
+
+def engagement_report(source: Source, record: Engagement) -> Text:
+    """The closing report on the engagement activities, as Markdown."""
+    share = round(100 * record.share_with_migrants)
+    title = f"Sustained attention to the perspectives of migrants: report on {source.reference}"
+    lines = [
+        f"# {title}",
+        "",
+        f"Period: {english_date(record.since)} to {english_date(record.until)}. Cadence checked: "
+        f"at least one activity in which migrants themselves spoke every {record.weeks} weeks.",
+        "",
+        f"- Activities recorded: {len(record.activities)}",
+        f"- Activities in which migrants themselves spoke: {record.with_migrants} ({share}%)",
+        f"- Lapses of more than {record.weeks} weeks: {len(record.lapses)}",
+        "",
+        "## Activities",
+        "",
+    ]
+    if record.activities:
+        lines += ["| Date | Kind | Title | Migrants spoke | Evidence |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {a.occurred_on.isoformat()} | {a.kind.replace('_', ' ')} | "
+            f"{a.title.replace('|', '/')} | {'yes' if a.migrants_spoke else 'no'} | "
+            f"{a.evidence_url or '—'} |"
+            for a in record.activities
+        ]
+    else:
+        lines.append("No activity was recorded.")
+    lines += ["", "## Lapses", ""]
+    if record.lapses:
+        lines += ["| From | To | Days |", "|---|---|---|"]
+        lines += [f"| {g.start} | {g.end} | {g.days} |" for g in record.lapses]
+    else:
+        lines.append("Attention did not lapse: the cadence was kept throughout the period.")
+    return Text(title=title, body="\n".join(lines) + "\n")
+
+
+def tracking_notice(
+    source: Source,
+    *,
+    obligation_id: int,
+    due_at: dt.datetime,
+    at: dt.datetime,
+    timezone: str,
+    declaratory: bool,
+) -> dict[str, str]:
+    """The topic and summary of a reminder (before the deadline) or an overdue notice (after)."""
+    zone = ZoneInfo(timezone)
+    due_local = due_at.astimezone(zone)
+    due_text = f"{english_date(due_local.date())}, {due_local:%H:%M} ({timezone})"
+    closing = (
+        "an affirmation or other evidence of the declaration is recorded"
+        if declaratory
+        else "evidence that the work is done is recorded"
+    )
+    text = _quoted(source.paragraph_text)
+    excerpt = text if len(text) <= 300 else text[:299].rstrip() + "…"
+    if at < due_at:
+        days = (due_local.date() - at.astimezone(zone).date()).days
+        state = f"falls due in {_days(days)}, on {due_text}"
+    else:
+        days = (at.astimezone(zone).date() - due_local.date()).days
+        late = f"{_days(days)} overdue" if days else "overdue"
+        state = f"was due on {due_text} and is {late}"
+    return {
+        "topic": source.reference,
+        "summary": (
+            f"Obligation {obligation_id}, under {source.reference} ({source.body}), {state}. "
+            f"The paragraph reads: “{excerpt}” The obligation is marked done once {closing}."
+        ),
+    }

@@ -1,0 +1,54 @@
+"""Tasks over briefings to Member States (1244 OP1): compile, read back the approved text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import task
+
+from operative import briefings
+from operative.db import session_scope
+from operative.models import Document
+from operative.settings import get_settings
+from tasks import transient_database_error
+
+
+@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+def compile_briefing(
+    resolution_id: int, cycle: int, as_of: dt.datetime, note: str | None = None
+) -> dict[str, str]:
+    """The title and three-language body of a cycle's briefing on every obligation."""
+    with session_scope() as session:
+        briefing = briefings.compile_briefing(session, resolution_id, cycle=cycle, as_of=as_of)
+    title, body = briefings.document(briefing, tz=get_settings().timezone, note=note)
+    return {"title": title, "body": body}
+
+
+@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+def approved_briefing(document_id: int, number: str) -> dict[str, Any]:
+    """What an approved briefing says, with each state's version in its own language."""
+    with session_scope() as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise LookupError(f"no document {document_id}")
+        approved = briefings.read_document(document.body)
+        languages = briefings.state_languages(session)
+    topics = {language: briefings.topic(number, language) for language in approved.texts}
+    return {
+        "as_of": approved.as_of,
+        "items": approved.items,
+        "topic": topics["en"],
+        "per_state": {
+            code: {"summary": approved.texts[language], "topic": topics[language]}
+            for code, language in languages.items()
+        },
+    }
+
+
+@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+def briefing_cycles(obligation_id: int, plan: briefings.Schedule) -> dict[str, Any]:
+    """One row per cycle worked on, and the cycles in Markdown."""
+    with session_scope() as session:
+        rows = briefings.cycle_rows(session, obligation_id, plan)
+    return {"rows": rows, "markdown": briefings.cycles_markdown(rows, plan)}

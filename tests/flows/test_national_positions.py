@@ -1,0 +1,255 @@
+"""national_positions on a real Prefect server, replaying 2013 on the business clock.
+
+1244's national positions are due on 8 August 2013 at 18:00 in Geneva (the HLD minus 56 days).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pendulum
+from sqlmodel import col, select
+
+from flows.national_positions import national_positions
+from operative import audit, calendar, positions
+from operative.db import session_scope
+from operative.models import (
+    Approval,
+    Delivery,
+    MemberState,
+    Message,
+    Obligation,
+    StepRecord,
+    Submission,
+)
+from operative.notify.inbox import list_inbox
+from operative.settings import REPO_ROOT
+from tests.flows.conftest import obligation_id
+
+DEADLINE = pendulum.datetime(2013, 8, 8, 16, 0, tz="UTC")
+LINK = re.compile(r"/portal/([A-Za-z0-9_.-]+)")
+
+
+@contextmanager
+def on(*when: int) -> Iterator[pendulum.DateTime]:
+    """Run the block on a business clock stopped at ``when`` (UTC)."""
+    moment = pendulum.datetime(*when, tz="UTC")
+    with calendar.use_clock(lambda: moment):
+        yield moment
+
+
+def deliveries(kind: str) -> list[Delivery]:
+    with session_scope() as session:
+        return list(
+            session.exec(
+                select(Delivery)
+                .join(Message, col(Delivery.message_id) == Message.id)
+                .where(Message.kind == kind)
+                .order_by(col(Delivery.recipient))
+            )
+        )
+
+
+def inbox_of(kind: str) -> list[dict[str, Any]]:
+    keys = {d.idempotency_key for d in deliveries(kind)}
+    return [m for m in list_inbox() if m["key"] in keys]
+
+
+def active_states() -> dict[str, MemberState]:
+    with session_scope() as session:
+        return {s.iso3: s for s in session.exec(select(MemberState).where(col(MemberState.active)))}
+
+
+def artifacts(flow_run_id: str) -> list[Any]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+
+
+def obligation(ob: int) -> Obligation:
+    with session_scope() as session:
+        found = session.get(Obligation, ob)
+        assert found is not None
+        return found
+
+
+def test_invitations_reach_every_state_once_in_its_language_with_its_own_link(
+    flows_env: Path,
+) -> None:
+    """Each mission gets one invitation it can read, carrying a link that opens only its page."""
+    ob = obligation_id("national_positions")
+    states = active_states()
+    assert len(states) == 175
+    with on(2013, 1, 15, 9) as now:
+        assert national_positions(ob) == "collecting"
+        assert national_positions(ob) == "collecting"
+
+    sent = deliveries("invitation")
+    assert sorted(d.recipient for d in sent) == sorted(states)
+    assert len({d.message_id for d in sent}) == 1, "one message, one delivery per state"
+    for delivery in sent:
+        assert delivery.status == "sent"
+        assert delivery.language == states[delivery.recipient].language
+        found = LINK.search(delivery.body)
+        assert found, delivery.body
+        assert positions.read_portal_token(found.group(1), at=now) == (ob, delivery.recipient)
+    languages = {d.language for d in sent}
+    assert languages == {"en", "fr", "es"}
+    by_language = {d.language: d for d in sent}
+    assert "Secrétariat" in by_language["fr"].body and "Secretaría" in by_language["es"].body
+
+    received = inbox_of("invitation")
+    assert Counter(m["recipient"] for m in received) == Counter(list(states)), "once each"
+    assert len(list_inbox()) == 175, "the second run sent nothing"
+
+    with session_scope() as session:
+        rows = session.exec(select(Submission).where(Submission.obligation_id == ob)).all()
+        assert len(rows) == 175 and all(r.invited_at == now for r in rows)
+        assert len(session.exec(select(StepRecord).where(StepRecord.step == "invited")).all()) == 1
+        assert audit.verify(session)[1] == []
+    record = obligation(ob)
+    assert (record.status, record.progress) == ("in_progress", 20)
+    assert record.last_flow_run_id
+    kinds = Counter(a.type for a in artifacts(record.last_flow_run_id))
+    assert kinds["progress"] and kinds["table"] and kinds["markdown"]
+
+
+def test_reminder_goes_once_to_non_submitters_and_done_needs_deadline_and_reviews(
+    flows_env: Path,
+) -> None:
+    """Missions that answered are not chased; the campaign closes only when nothing is left."""
+    ob = obligation_id("national_positions")
+    early = ["ARG", "FRA", "KEN"]
+    with on(2013, 1, 15, 9):
+        national_positions(ob)
+    with on(2013, 6, 1, 9), session_scope() as session:
+        for code in early:
+            positions.submit(session, ob, code, text=f"Position of {code}", actor=code)
+    with on(2013, 7, 20, 9):
+        assert national_positions(ob) == "collecting"
+    assert deliveries("reminder") == [], "too early for the reminder"
+
+    with on(2013, 7, 26, 9):
+        assert national_positions(ob) == "collecting"
+    with on(2013, 7, 28, 9):
+        assert national_positions(ob) == "collecting"
+    reminded = deliveries("reminder")
+    assert len(reminded) == 172 and not {d.recipient for d in reminded} & set(early)
+    assert all(d.status == "sent" for d in reminded)
+    assert "13 days" in next(d.body for d in reminded if d.language == "en")
+    assert Counter(m["recipient"] for m in inbox_of("reminder")) == Counter(
+        d.recipient for d in reminded
+    ), "each non-submitter reminded exactly once"
+    with session_scope() as session:
+        stamped = session.exec(
+            select(Submission.member_state_iso3).where(col(Submission.reminded_at).is_not(None))
+        ).all()
+        assert len(stamped) == 172 and not set(stamped) & set(early)
+        for code in early:
+            positions.review(session, ob, code, verdict="reflects", reviewer="officer")
+
+    with on(2013, 8, 1, 9):
+        assert national_positions(ob) == "collecting", "all reviewed, but the deadline is ahead"
+    assert obligation(ob).status == "in_progress"
+
+    with on(2013, 8, 9, 9), session_scope() as session:
+        positions.submit(session, ob, "PER", text="Late but welcome", actor="PER")
+    with on(2013, 8, 9, 10):
+        assert national_positions(ob) == "awaiting_review"
+    assert obligation(ob).progress == 95  # 80 + 20 x 3 of 4 reviewed
+    with on(2013, 8, 12, 9), session_scope() as session:
+        positions.review(session, ob, "PER", verdict="partially", reviewer="officer2")
+    with on(2013, 8, 12, 10):
+        assert national_positions(ob) == "done"
+        assert national_positions(ob) == "done"
+    record = obligation(ob)
+    assert (record.status, record.progress) == ("done", 100)
+    assert record.last_flow_run_id
+    summary = next(a for a in artifacts(record.last_flow_run_id) if a.type == "markdown").data
+    assert "| positions received | 4 (2%) |" in summary
+    assert "| partially reflects it | 1 |" in summary
+
+
+def _flow_in_child(ob: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    script = (
+        "import pendulum\n"
+        "from flows.national_positions import national_positions\n"
+        "from flows.runtime import flow_settings\n"
+        "from operative import calendar\n"
+        "moment = pendulum.datetime(2013, 1, 15, 9, tz='UTC')\n"
+        "with flow_settings(), calendar.use_clock(lambda: moment):\n"
+        f"    national_positions({ob})\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_flow_killed_during_invitations_finishes_on_rerun_without_duplicates(
+    flows_env: Path, tmp_path: Path
+) -> None:
+    """A crash mid-campaign must neither lose a mission's invitation nor send it twice."""
+    ob = obligation_id("national_positions")
+    inbox = flows_env / "inbox"
+    kill_after = random.randint(1, 150)
+    log = tmp_path / "child.log"
+    with log.open("wb") as output:
+        child = _flow_in_child(ob, output)
+        try:
+            deadline = time.monotonic() + 60
+            while len(list(inbox.glob("*.json"))) < kill_after:
+                assert child.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the invitations did not start"
+                time.sleep(0.002)
+            child.send_signal(signal.SIGKILL)
+        finally:
+            child.kill()
+            child.wait()
+    arrived = len(list(inbox.glob("*.json")))
+    assert arrived < 175, f"killed after {kill_after} but all {arrived} had arrived: no crash"
+    with session_scope() as session:
+        assert session.exec(select(StepRecord)).all() == []
+
+    with on(2013, 1, 15, 9):
+        assert national_positions(ob) == "collecting"
+    sent = deliveries("invitation")
+    assert len(sent) == 175 and all(d.status == "sent" for d in sent)
+    assert Counter(m["recipient"] for m in inbox_of("invitation")) == Counter(
+        list(active_states())
+    ), f"killed after {kill_after} invitations: each state has exactly one"
+    with session_scope() as session:
+        assert len(session.exec(select(Submission)).all()) == 175
+        assert len(session.exec(select(Message)).all()) == 1
+        assert session.exec(select(Approval)).all() == []
+        assert len(session.exec(select(StepRecord)).all()) == 1
+
+
+def test_a_campaign_started_inside_the_reminder_window_sends_no_reminder(flows_env: Path) -> None:
+    """An invitation sent days before the deadline already names it: a reminder would be noise."""
+    ob = obligation_id("national_positions")
+    with on(2013, 7, 30, 9):
+        assert national_positions(ob) == "collecting"
+        assert national_positions(ob) == "collecting"
+    assert len(deliveries("invitation")) == 175
+    assert deliveries("reminder") == []
+    with session_scope() as session:
+        stamped = select(Submission).where(col(Submission.reminded_at).is_not(None))
+        assert session.exec(stamped).all() == []

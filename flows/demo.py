@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -356,9 +357,7 @@ def run_demo(
             for day, playbook in _flow_runs(obligations, deadline):
                 flow = load_flow(playbook)
                 oid = obligations[playbook]
-                timeline.append(
-                    (day, 5, f"run {playbook}", lambda f=flow, o=oid: f(o, drafted_by=DRAFTER))
-                )
+                timeline.append((day, 5, f"run {playbook}", partial(flow, oid, drafted_by=DRAFTER)))
             timeline.sort(key=lambda item: (item[0], item[1]))
 
             with flow_settings(), Approvers() as approvers:

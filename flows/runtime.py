@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from uuid import UUID
 
 STARTUP_TIMEOUT_SECONDS = 90.0
 
@@ -120,7 +121,8 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
                 )
             if time.monotonic() > deadline:
                 raise ServerUnavailable(
-                    f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s"
+                    "the local Prefect server did not answer within "
+                    f"{STARTUP_TIMEOUT_SECONDS:.0f} s"
                 )
             time.sleep(0.05)
         (home / "api_url").write_text(url, encoding="utf-8")
@@ -183,17 +185,21 @@ def resume_with_decision(
     from prefect.exceptions import NotPausedError, ObjectNotFound
     from prefect.flow_runs import resume_flow_run
 
+    try:
+        run_uuid = UUID(flow_run_id)
+    except ValueError:
+        return f"no run {flow_run_id!r} to resume; the next run reads the decision"
     deadline = time.monotonic() + patience
     while True:
         try:
-            resume_flow_run(flow_run_id, run_input={"approval_id": approval_id, "token": token})
+            resume_flow_run(run_uuid, run_input={"approval_id": approval_id, "token": token})
         except ObjectNotFound:
             return "the run is not known to this Prefect server; the next run reads the decision"
         except RuntimeError as exc:
             return f"the run refused the input: {' '.join(str(exc).split())}"
         except NotPausedError:
             with get_client(sync_client=True) as client:
-                state = client.read_flow_run(flow_run_id).state
+                state = client.read_flow_run(run_uuid).state
             if state is None or not state.is_running() or time.monotonic() > deadline:
                 return "the run was not waiting; it will read the decision from the register"
             time.sleep(0.2)

@@ -113,11 +113,11 @@ def status(as_json: JsonOption = False) -> None:
         for obligation_id, state, count in session.exec(
             select(Message.obligation_id, Delivery.status, func.count())
             .join(Message, col(Delivery.message_id) == Message.id)
-            .group_by(Message.obligation_id, Delivery.status)
+            .group_by(col(Message.obligation_id), col(Delivery.status))
         ):
             if obligation_id is not None:
                 counts[(obligation_id, state)] = count
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "id": o.id,
             "resolution": f"{r.body} {r.number}",
@@ -267,8 +267,8 @@ def users_list(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(data)
         return
-    for item in data:
-        typer.echo(f"{item['username']:<16} {', '.join(item['roles']):<30} {item['name']}")
+    for user in rows:
+        typer.echo(f"{user.username:<16} {', '.join(user.roles):<30} {user.name}")
 
 
 def _national_positions_obligation(session: Any, obligation: int | None) -> int:
@@ -389,9 +389,8 @@ def submissions_list(
     )
     for item in data:
         if item["received_at"]:
-            typer.echo(
-                f"  {item['state']}  received {item['received_at'][:10]}  {item['verdict'] or 'not reviewed'}"
-            )
+            verdict = item["verdict"] or "not reviewed"
+            typer.echo(f"  {item['state']}  received {item['received_at'][:10]}  {verdict}")
 
 
 @activities_app.command("add")

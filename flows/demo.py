@@ -295,7 +295,10 @@ def _flow_runs(obligations: dict[str, int], deadline: dt.date) -> list[tuple[dt.
 
 
 def run_demo(
-    data_dir: Path | None = None, *, echo: Callable[[str], None] = print
+    data_dir: Path | None = None,
+    *,
+    echo: Callable[[str], None] = print,
+    show_table: bool = True,
 ) -> dict[str, Any]:
     """Run the demo; returns the summary it printed (read back from the database)."""
     started = time.monotonic()
@@ -372,8 +375,12 @@ def run_demo(
                         echo(f"    {day.isoformat()}  {what[4:]}: {outcome}")
         summary = summarise(data_dir)
         summary["seconds"] = round(time.monotonic() - started, 1)
-        summary["decisions"] = approvers.decisions
-    show(summary, echo=echo)
+        summary["decisions"] = [
+            {"approval": approval, "decision": decision}
+            for approval, decision in approvers.decisions
+        ]
+    if show_table:
+        show(summary)
     return summary
 
 
@@ -439,7 +446,7 @@ def summarise(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def show(summary: dict[str, Any], *, echo: Callable[[str], None] = print) -> None:
+def show(summary: dict[str, Any]) -> None:
     """The summary as a Rich table, and where to look next."""
     from rich.console import Console
     from rich.table import Table

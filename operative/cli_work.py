@@ -140,21 +140,22 @@ def status(as_json: JsonOption = False) -> None:
 
     table = Table("ID", "OP")
     table.add_column("Playbook", no_wrap=True)
-    table.add_column("Status")
+    table.add_column("Status", no_wrap=True)
     table.add_column("Due", no_wrap=True)
-    table.add_column("Sent/failed", no_wrap=True, justify="right")
-    table.add_column("Waiting on")
+    table.add_column("Sent", no_wrap=True, justify="right")
+    table.add_column("Waits for")
     for item, (o, _p, _r) in zip(data, rows, strict=True):
         status = f"{item['status']} {item['progress']}%"
         if item["overdue"]:
-            status += " [red]late[/red]"
+            status = f"[red]{status}, late[/red]"
         table.add_row(
             str(item["id"]),
             item["paragraph"],
             item["playbook"],
             status,
             _local(o.due_at)[:10],
-            f"{item['deliveries']['sent']}/{item['deliveries']['failed']}",
+            str(item["deliveries"]["sent"])
+            + (f" ({item['deliveries']['failed']} failed)" if item["deliveries"]["failed"] else ""),
             ", ".join(f"approval {a}" for a in item["pending_approvals"]) or "—",
         )
     _console().print(table if data else "No obligations yet: try `operative ingest FILE`.")
@@ -185,7 +186,9 @@ def approvals_list(as_json: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    table = Table("ID", "Obligation", "Step", "Role", "Drafted by", "Requested (Geneva)")
+    table = Table("ID", "Obligation")
+    for column in ("Step", "Role", "Drafted by", "Requested (Geneva)"):
+        table.add_column(column, no_wrap=True)
     for a in rows:
         table.add_row(
             str(a.id),
@@ -463,11 +466,20 @@ def demo(
         Path | None,
         typer.Option(help="Where to put the demo's data (default: a fresh ./.operative-demo)."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final summary as JSON (progress to stderr).")
+    ] = False,
 ) -> None:
     """Replay resolution 1244 from 27 November 2012 to 4 October 2013, end to end."""
-    from flows.demo import run_demo
+    from flows.demo import DemoError, run_demo
 
-    run_demo(data_dir)
+    echo = (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
+    try:
+        summary = run_demo(data_dir, echo=echo, show_table=not as_json)
+    except DemoError as exc:
+        raise UsageProblem(str(exc)) from None
+    if as_json:
+        _print_json(summary)
 
 
 def register(app: typer.Typer) -> None:

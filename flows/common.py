@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger, pause_flow_run
@@ -16,13 +17,16 @@ from pydantic import ValidationError
 from operative import tokens
 from operative.models import utcnow
 from operative.settings import get_settings
+from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import (
     accept_decision,
+    finish_step,
     mark_escalated,
     read_decision,
     request_approval,
     set_status,
+    step_result,
 )
 
 TIMEOUT_PURPOSE = "approval-timeout"
@@ -201,3 +205,67 @@ def publish(
         create_table_artifact(
             table=rows, key=f"obligation-{obligation_id}-people", description=description
         )
+
+
+MAX_DRAFTS = 5
+
+
+def until_approved(
+    obligation_id: int,
+    *,
+    kind: str,
+    step: str,
+    approved_step: str,
+    role: str,
+    drafted_by: str,
+    context: dict[str, Any],
+    draft: Callable[[int, str | None], tuple[str, str]],
+    cycle: int = 0,
+    progress: int | None = None,
+) -> dict[str, Any] | None:
+    """Draft, ask ``role`` to approve, redraft after a rejection; the approved step's result.
+
+    ``draft(version, reason)`` gives a version's title and body; the reason of the rejection
+    before it is kept as the new version's note. None when the approval timed out (escalated).
+    A re-run replays the decisions already in the register and carries on from there.
+    """
+    logger = get_run_logger()
+    approved = step_result(obligation_id, approved_step, cycle)
+    attempt, reason = 1, None
+    while approved is None:
+        if attempt > MAX_DRAFTS:
+            raise RuntimeError(
+                f"obligation {obligation_id}: {MAX_DRAFTS} drafts of {kind} rejected"
+            )
+        title, body = draft(attempt, reason)
+        document_id = draft_document(
+            obligation_id, kind, cycle, attempt, title, body, drafted_by, reason
+        )
+        if progress is not None:
+            publish(
+                obligation_id, progress * attempt / (attempt + 1), [], f"Draft {attempt}: {title}"
+            )
+        decision = approval_gate(
+            obligation_id,
+            step=step,
+            role=role,
+            drafted_by=drafted_by,
+            context=context,
+            cycle=cycle,
+            attempt=attempt,
+            document_id=document_id,
+        )
+        if decision is None:
+            return None
+        if decision["decision"] == "approved":
+            approved = finish_step(
+                obligation_id,
+                approved_step,
+                cycle,
+                result={"document": document_id, "by": decision["decided_by"], "drafts": attempt},
+                progress=progress,
+            )
+        else:
+            logger.info("%s draft %s rejected: %s", kind, attempt, decision["reason"])
+            attempt, reason = attempt + 1, decision["reason"]
+    return approved

@@ -480,5 +480,7 @@ def show(summary: dict[str, Any]) -> None:
         "Where to look next:\n"
         f"  the inbox ({summary['inbox']} messages): {data_dir}/inbox/\n"
         f"  the register:  OPERATIVE_DATA_DIR={data_dir} operative status\n"
-        f"  the dashboard: OPERATIVE_DATA_DIR={data_dir} operative serve"
+        f"  the positions: OPERATIVE_DATA_DIR={data_dir} operative submissions list\n"
+        f"  the letters, briefings, statement and report: table `document` of "
+        f"{data_dir}/operative.db"
     )

@@ -10,18 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
-from flows.common import approval_gate, current_run_id, message_context, publish
+from flows.common import current_run_id, message_context, publish, until_approved
 from operative.notify.recipients import NEW_YORK
 from operative.notify.templates import default_renderer
-from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result
 from tasks.store_records import attachment_of_resolution, has_record
 
 PLAYBOOK = "forward_to_pga"
-MAX_DRAFTS = 5
 
 
 def _letter(info: dict[str, Any], version: int, reason: str | None) -> tuple[str, str]:
@@ -49,43 +47,24 @@ def _letter(info: dict[str, Any], version: int, reason: str | None) -> tuple[str
 @flow(name="forward_to_pga", log_prints=False)
 def forward_to_pga(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Transmit the resolution to the President of the General Assembly, with approval."""
-    logger = get_run_logger()
     info = begin(obligation_id, PLAYBOOK, current_run_id())
     if info["status"] in {"done", "cancelled"}:
         return info["status"]
     context = message_context(info)
 
-    approved = step_result(obligation_id, "letter-approved")
-    attempt, reason = 1, None
-    while approved is None:
-        if attempt > MAX_DRAFTS:
-            raise RuntimeError(f"obligation {obligation_id}: {MAX_DRAFTS} drafts rejected")
-        title, body = _letter(info, attempt, reason)
-        document_id = draft_document(
-            obligation_id, "transmittal_letter", 0, attempt, title, body, drafted_by, reason
-        )
-        publish(obligation_id, 10 + 10 * attempt, [], f"Draft {attempt} of the transmittal letter")
-        decision = approval_gate(
-            obligation_id,
-            step="transmittal-letter",
-            role="chair",
-            drafted_by=drafted_by,
-            context=context,
-            attempt=attempt,
-            document_id=document_id,
-        )
-        if decision is None:
-            return "awaiting_approval"
-        if decision["decision"] == "approved":
-            approved = finish_step(
-                obligation_id,
-                "letter-approved",
-                result={"document": document_id, "by": decision["decided_by"]},
-                progress=50,
-            )
-        else:
-            logger.info("Draft %s rejected: %s", attempt, decision["reason"])
-            attempt, reason = attempt + 1, decision["reason"]
+    approved = until_approved(
+        obligation_id,
+        kind="transmittal_letter",
+        step="transmittal-letter",
+        approved_step="letter-approved",
+        role="chair",
+        drafted_by=drafted_by,
+        context=context,
+        draft=lambda version, reason: _letter(info, version, reason),
+        progress=50,
+    )
+    if approved is None:
+        return "awaiting_approval"
 
     sent = step_result(obligation_id, "sent")
     if sent is None:

@@ -15,26 +15,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import approval_gate, current_run_id, message_context, publish
+from flows.common import current_run_id, message_context, publish, until_approved
 from operative import briefings, calendar
 from operative.settings import get_settings
 from tasks.briefings import approved_briefing, briefing_cycles, compile_briefing
-from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result
 
 PLAYBOOK = "inform_member_states"
 APPROVED_STEP = "briefing-approved"
-MAX_DRAFTS = 5
+
+
+def _draft(resolution_id: int, cycle: int, now: dt.datetime, reason: str | None) -> tuple[str, str]:
+    draft = compile_briefing(resolution_id, cycle, now, reason)
+    return draft["title"], draft["body"]
 
 
 @flow(name="inform_member_states", log_prints=False)
 def inform_member_states(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Brief every Member State each month on the resolution's obligations, after DG approval."""
-    logger = get_run_logger()
     info = begin(obligation_id, PLAYBOOK, current_run_id())
     if info["status"] in {"done", "cancelled"}:
         return str(info["status"])
@@ -53,49 +55,20 @@ def inform_member_states(obligation_id: int, drafted_by: str = "secretariat") ->
         return "not_started"
 
     if step_result(obligation_id, briefings.SENT_STEP, cycle) is None:
-        approved = step_result(obligation_id, APPROVED_STEP, cycle)
-        attempt, reason = 1, None
-        while approved is None:
-            if attempt > MAX_DRAFTS:
-                raise RuntimeError(
-                    f"obligation {obligation_id}: {MAX_DRAFTS} drafts of briefing {cycle} rejected"
-                )
-            draft = compile_briefing(resolution["id"], cycle, now, reason)
-            document_id = draft_document(
-                obligation_id,
-                "briefing",
-                cycle,
-                attempt,
-                draft["title"],
-                draft["body"],
-                drafted_by,
-                reason,
-            )
-            decision = approval_gate(
-                obligation_id,
-                step=briefings.APPROVAL_STEP,
-                role="director_general",
-                drafted_by=drafted_by,
-                context=context,
-                cycle=cycle,
-                attempt=attempt,
-                document_id=document_id,
-            )
-            if decision is None:
-                _report(obligation_id, plan, f"Briefing {cycle}: awaiting approval")
-                return "awaiting_approval"
-            if decision["decision"] == "approved":
-                approved = finish_step(
-                    obligation_id,
-                    APPROVED_STEP,
-                    cycle,
-                    result={"document": document_id, "by": decision["decided_by"]},
-                )
-            else:
-                logger.info(
-                    "Briefing %s, draft %s rejected: %s", cycle, attempt, decision["reason"]
-                )
-                attempt, reason = attempt + 1, decision["reason"]
+        approved = until_approved(
+            obligation_id,
+            kind="briefing",
+            step=briefings.APPROVAL_STEP,
+            approved_step=APPROVED_STEP,
+            role="director_general",
+            drafted_by=drafted_by,
+            context=context,
+            draft=lambda _version, reason: _draft(resolution["id"], cycle, now, reason),
+            cycle=cycle,
+        )
+        if approved is None:
+            _report(obligation_id, plan, f"Briefing {cycle}: awaiting approval")
+            return "awaiting_approval"
 
         briefing = approved_briefing(approved["document"], resolution["number"])
         outcome = send_message(

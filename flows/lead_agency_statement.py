@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
-from flows.common import approval_gate, current_run_id, message_context, publish
+from flows.common import current_run_id, message_context, publish, until_approved
 from operative import calendar, statements
 from tasks.activities import document_text, notes_per_state, record_once
-from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result
 from tasks.store_records import has_record
 
 PLAYBOOK = "lead_agency_statement"
 APPROVER = "director_general"
-MAX_DRAFTS = 5
 
 
 @flow(name="lead_agency_statement", log_prints=False)
 def lead_agency_statement(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Record the affirmation; draft, approve and circulate IOM's lead-agency statement."""
-    logger = get_run_logger()
     info = begin(obligation_id, PLAYBOOK, current_run_id())
     if info["status"] in {"done", "cancelled"}:
         return str(info["status"])
@@ -49,39 +46,22 @@ def lead_agency_statement(obligation_id: int, drafted_by: str = "secretariat") -
     )
     publish(obligation_id, 10, [], "Affirmation recorded")
 
-    approved = step_result(obligation_id, "statement-approved")
-    attempt, reason = 1, None
-    while approved is None:
-        if attempt > MAX_DRAFTS:
-            raise RuntimeError(f"obligation {obligation_id}: {MAX_DRAFTS} drafts rejected")
-        # The text is built from the register alone; a rejection's reason is kept with the
-        # next version as its note, for the drafter to act on.
-        text = statements.lead_agency_statement(source)
-        document_id = draft_document(
-            obligation_id, "statement", 0, attempt, text.title, text.body, drafted_by, reason
-        )
-        publish(obligation_id, 10 + 10 * attempt, [], f"Draft {attempt} of the statement")
-        decision = approval_gate(
-            obligation_id,
-            step="lead-agency-statement",
-            role=APPROVER,
-            drafted_by=drafted_by,
-            context=context,
-            attempt=attempt,
-            document_id=document_id,
-        )
-        if decision is None:
-            return "awaiting_approval"
-        if decision["decision"] == "approved":
-            approved = finish_step(
-                obligation_id,
-                "statement-approved",
-                result={"document": document_id, "by": decision["decided_by"], "drafts": attempt},
-                progress=50,
-            )
-        else:
-            logger.info("Draft %s rejected: %s", attempt, decision["reason"])
-            attempt, reason = attempt + 1, decision["reason"]
+    # The text is built from the register alone; a rejection's reason is kept with the next
+    # version as its note, for the drafter to act on.
+    text = statements.lead_agency_statement(source)
+    approved = until_approved(
+        obligation_id,
+        kind="statement",
+        step="lead-agency-statement",
+        approved_step="statement-approved",
+        role=APPROVER,
+        drafted_by=drafted_by,
+        context=context,
+        draft=lambda _version, _reason: (text.title, text.body),
+        progress=50,
+    )
+    if approved is None:
+        return "awaiting_approval"
 
     circulated = step_result(obligation_id, "circulated")
     if circulated is None:

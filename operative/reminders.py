@@ -1,0 +1,185 @@
+"""Reminder policy and plan: which reminder is due for a deadline, now, and to whom.
+
+Stages are named ``before-10``, ``before-5``, ``before-1``, ``overdue-1``, ``overdue-2``… and
+``escalation``. Each fires on a Geneva working day at ``send_at`` in the recipient's own zone.
+Only the latest stage whose time has come is sent (a sweep that missed a day does not send
+three reminders at once), each stage at most once, and nothing during the recipient's quiet
+hours. The escalation to the supervising role goes once, after ``escalate_after`` overdue
+reminders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from operative.calendar import WorkingCalendar
+
+GENEVA = "Europe/Zurich"
+MAX_OVERDUE = 20
+
+
+class ReminderConfigError(ValueError):
+    """The reminder policy is not usable; the message names the offending key."""
+
+
+def _clock(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return value
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    before: list[int] = Field(default_factory=lambda: [10, 5, 1])
+    overdue_every: int = 3
+    escalate_after: int = 2
+    supervisor: str = "secretariat"
+
+    @field_validator("before")
+    @classmethod
+    def _ordered(cls, value: list[int]) -> list[int]:
+        if any(offset <= 0 for offset in value):
+            raise ValueError("offsets must be positive working days")
+        if value != sorted(set(value), reverse=True):
+            raise ValueError("offsets must be distinct and in decreasing order (e.g. [10, 5, 1])")
+        return value
+
+    @field_validator("overdue_every", "escalate_after")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number")
+        return value
+
+
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str = "19:00"
+    end: str = "08:00"
+
+    _check = field_validator("start", "end")(classmethod(lambda cls, v: _clock(v)))
+
+    def contains(self, local: dt.time) -> bool:
+        start, end = dt.time.fromisoformat(self.start), dt.time.fromisoformat(self.end)
+        if start <= end:
+            return start <= local < end
+        return local >= start or local < end
+
+
+class ReminderConfig(BaseModel):
+    """``config/reminders.yaml``, validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    send_at: str = "09:00"
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    defaults: Policy = Field(default_factory=Policy)
+    playbooks: dict[str, Policy] = Field(default_factory=dict)
+
+    _send_at = field_validator("send_at")(classmethod(lambda cls, v: _clock(v)))
+
+    @model_validator(mode="after")
+    def _send_outside_quiet_hours(self) -> ReminderConfig:
+        if self.quiet_hours.contains(dt.time.fromisoformat(self.send_at)):
+            raise ValueError("send_at falls within quiet_hours: no reminder would ever go out")
+        return self
+
+    def policy(self, playbook: str) -> Policy:
+        return self.playbooks.get(playbook, self.defaults)
+
+
+def load_reminder_config(path: Path | None = None) -> ReminderConfig:
+    """Read and validate the reminder policy; a bad file raises :class:`ReminderConfigError`."""
+    from operative.settings import get_settings
+
+    path = path or get_settings().config_dir / "reminders.yaml"
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ReminderConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError:
+        raise ReminderConfigError(f"{path}: not valid YAML") from None
+    try:
+        return ReminderConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ReminderConfigError(f"{path}: {key}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One reminder occasion: its name, when it fires (UTC), and whom it addresses."""
+
+    name: str
+    fires_at: dt.datetime
+    escalation: bool = False
+
+
+def _at(day: dt.date, clock: str, tz: str) -> dt.datetime:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return pendulum.datetime(day.year, day.month, day.day, hour, minute, tz=tz).in_timezone("UTC")
+
+
+def plan(
+    due_at: dt.datetime,
+    policy: Policy,
+    *,
+    calendar: WorkingCalendar,
+    send_at: str,
+    recipient_tz: str,
+) -> list[Stage]:
+    """Every stage of one deadline, in order of firing."""
+    due_day = pendulum.instance(due_at).in_timezone(GENEVA).date()
+    stages = [
+        Stage(f"before-{offset}", _at(calendar.shift(due_day, -offset), send_at, recipient_tz))
+        for offset in policy.before
+    ]
+    for number in range(1, MAX_OVERDUE + 1):
+        day = calendar.shift(due_day, number * policy.overdue_every)
+        stages.append(Stage(f"overdue-{number}", _at(day, send_at, recipient_tz)))
+        if number == policy.escalate_after + 1:
+            stages.append(Stage("escalation", _at(day, send_at, GENEVA), escalation=True))
+    # A "before" stage that would fire after the deadline itself is no reminder.
+    return [s for s in stages if not s.name.startswith("before") or s.fires_at < due_at]
+
+
+def due_stages(
+    due_at: dt.datetime,
+    now: dt.datetime,
+    sent: set[str],
+    policy: Policy,
+    *,
+    calendar: WorkingCalendar,
+    config: ReminderConfig,
+    recipient_tz: str,
+) -> list[Stage]:
+    """What to send now for one deadline: the latest reminder stage whose time has come, if it
+    was not sent, and the escalation once it is due; nothing in the recipient's quiet hours."""
+    local = pendulum.instance(now).in_timezone(recipient_tz).time()
+    quiet = config.quiet_hours.contains(dt.time(local.hour, local.minute))
+    stages = plan(
+        due_at, policy, calendar=calendar, send_at=config.send_at, recipient_tz=recipient_tz
+    )
+    ready = [stage for stage in stages if stage.fires_at <= now]
+    reminders = [stage for stage in ready if not stage.escalation]
+    chosen: list[Stage] = []
+    if reminders and reminders[-1].name not in sent and not quiet:
+        chosen.append(reminders[-1])
+    escalation = next((stage for stage in ready if stage.escalation), None)
+    if escalation is not None and escalation.name not in sent:
+        geneva = pendulum.instance(now).in_timezone(GENEVA).time()
+        if not config.quiet_hours.contains(dt.time(geneva.hour, geneva.minute)):
+            chosen.append(escalation)
+    return chosen

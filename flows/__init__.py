@@ -18,6 +18,9 @@ PLAYBOOK_FLOWS: dict[str, str] = {
     "track_obligation": "flows.track_obligation:track_obligation",
 }
 
+# Flows that belong to no playbook.
+OTHER_FLOWS: dict[str, str] = {"reminder_sweep": "flows.reminder_sweep:reminder_sweep"}
+
 
 def load_flow(playbook: str) -> Any:
     """The flow object of a playbook (imports Prefect)."""

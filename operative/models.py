@@ -392,3 +392,20 @@ class Record(SQLModel, table=True):
     occurred_at: dt.datetime = _ts(nullable=False)
     recorded_by: str
     recorded_at: dt.datetime = _ts(nullable=False)
+
+
+class ReminderSent(SQLModel, table=True):
+    """A reminder stage sent for a deadline to one recipient: each (target, stage, recipient)
+    at most once, whatever the number of sweeps."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (
+        sa.UniqueConstraint("target", "stage", "recipient", name="uq_reminder_stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(index=True)
+    stage: str
+    recipient: str
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    sent_at: dt.datetime = _ts(nullable=False)

@@ -75,3 +75,9 @@ def send_message(
         "pending": len(statuses) - statuses.count("sent") - statuses.count("failed"),
         "dispatch": report.as_dict(),
     }
+
+
+@task(retries=2, retry_delay_seconds=5)
+def dispatch_due() -> dict[str, Any]:
+    """Send everything due in the outbox, as one batch."""
+    return dispatch_pending().as_dict()

@@ -1,0 +1,28 @@
+"""The reminder sweep: every weekday morning, every reminder that is due, sent once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from tasks.notify import dispatch_due
+from tasks.reminders import enqueue_due_reminders
+
+
+@flow(name="reminder_sweep", log_prints=False)
+def reminder_sweep() -> dict[str, Any]:
+    """Send the reminders due now across all obligations and national positions, in one batch."""
+    found = enqueue_due_reminders()
+    sent = dispatch_due()
+    create_markdown_artifact(
+        key="reminder-sweep",
+        markdown=(
+            f"# Reminder sweep as of {found['as_of']}\n\n"
+            f"- reminders due: {found['due']}\n- newly enqueued: {found['reminders']} "
+            f"in {found['messages']} messages\n- sent: {sent['sent']}, failed: {sent['failed']}\n"
+        ),
+        description="What the sweep found and sent",
+    )
+    return {**found, "dispatch": sent}

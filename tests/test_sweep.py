@@ -1,0 +1,93 @@
+"""The reminder sweep's core on SQLite and PostgreSQL: due stages found, each sent once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from sqlmodel import func, select
+
+from operative import bootstrap, positions
+from operative.db import session_scope
+from operative.ingest import ingest
+from operative.models import Delivery, Message, Obligation, ReminderSent
+from operative.resolution import parse_file
+from operative.sweep import enqueue_due, find_due
+from tests.conftest import SEED
+
+GENEVA = "Europe/Zurich"
+
+
+def _setup() -> dict[str, int]:
+    with session_scope() as session:
+        bootstrap.init(session)
+        ingest(
+            session,
+            parse_file(SEED),
+            source_name=SEED.name,
+            source_text=SEED.read_text(),
+            dates={"hld": dt.date(2013, 10, 3), "hld_end": dt.date(2013, 10, 4)},
+        )
+        obligations = {o.playbook: o.id or 0 for o in session.exec(select(Obligation))}
+        codes = positions.active_states(session)[:5]
+        positions.invite(session, obligations["national_positions"], codes)
+        positions.submit(
+            session,
+            obligations["national_positions"],
+            codes[0],
+            text="Our position",
+            actor="mission",
+        )
+    return obligations
+
+
+def _sweep(at: pendulum.DateTime) -> dict[str, int]:
+    with session_scope() as session:
+        due = find_due(session, at.in_timezone("UTC"))
+        return enqueue_due(session, due, now=at.in_timezone("UTC"))
+
+
+def test_sweep_reminds_unanswered_states_and_owners_once_per_stage(db_url: str) -> None:
+    """Ten working days before 8 August 2013: the four states that did not answer, once; a second sweep adds nothing."""
+    _setup()
+    at = pendulum.datetime(2013, 7, 25, 9, 30, tz=GENEVA)
+    first = _sweep(at)
+    assert first["reminders"] >= 4
+    again = _sweep(at.add(hours=2))
+    assert again == {"reminders": 0, "messages": 0}
+    with session_scope() as session:
+        to_states = session.exec(
+            select(ReminderSent).where(ReminderSent.target.startswith("submission:"))
+        ).all()  # type: ignore[attr-defined]
+        assert len(to_states) == 4 and {r.stage for r in to_states} == {"before-10"}
+        deliveries = session.exec(select(func.count()).select_from(Delivery)).one()
+        keys = session.exec(select(Message.key)).all()
+    assert deliveries >= 4
+    assert any(":before-10:states:" in key for key in keys)
+
+
+def test_sweep_at_night_sends_nothing_and_the_morning_sweep_sends_it(db_url: str) -> None:
+    """Quiet hours: a mission is not written to at 23:00 Geneva."""
+    _setup()
+    late_evening = _sweep(pendulum.datetime(2013, 7, 25, 23, tz=GENEVA))
+    night = _sweep(pendulum.datetime(2013, 7, 26, 6, tz=GENEVA))
+    morning = _sweep(pendulum.datetime(2013, 7, 26, 9, 5, tz=GENEVA))
+    assert late_evening["reminders"] == 0 and night["reminders"] == 0
+    assert morning["reminders"] >= 4
+
+
+def test_overdue_states_get_overdue_notices_and_the_supervisor_one_escalation(db_url: str) -> None:
+    """After two overdue reminders, the secretariat hears of it once."""
+    _setup()
+    stages: list[str] = []
+    day = pendulum.datetime(2013, 8, 9, 9, 5, tz=GENEVA)
+    for _ in range(20):
+        _sweep(day)
+        day = day.add(days=1)
+    with session_scope() as session:
+        rows = session.exec(select(ReminderSent)).all()
+        stages = [r.stage for r in rows if r.target.startswith("submission:")]
+        escalations = [r for r in rows if r.stage == "escalation"]
+    assert {"overdue-1", "overdue-2", "overdue-3"} <= set(stages)
+    assert escalations and all(r.recipient == "secretariat" for r in escalations)
+    assert len({(r.target, r.stage, r.recipient) for r in rows}) == len(rows)

@@ -167,9 +167,17 @@ def demo() -> list[dict[str, Any]]:
     ]
 
 
+def sweep() -> list[dict[str, Any]]:
+    """100,000 obligations and submissions, 1,000 due: find and enqueue the due reminders."""
+    from bench.sweep import run
+
+    return run()
+
+
 SCENARIOS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "parse": parse,
     "cli-startup": cli_startup,
     "dispatch": dispatch,
     "demo": demo,
+    "sweep": sweep,
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,28 @@ def plan(
     recipient_tz: str,
 ) -> list[Stage]:
     """Every stage of one deadline, in order of firing."""
+    # Many deadlines are shared (a campaign's 175 states): compute each plan once.
+    return list(
+        _plan(
+            due_at,
+            (tuple(policy.before), policy.overdue_every, policy.escalate_after),
+            calendar,
+            send_at,
+            recipient_tz,
+        )
+    )
+
+
+@lru_cache(maxsize=4096)
+def _plan(
+    due_at: dt.datetime,
+    shape: tuple[tuple[int, ...], int, int],
+    calendar: WorkingCalendar,
+    send_at: str,
+    recipient_tz: str,
+) -> tuple[Stage, ...]:
+    before, overdue_every, escalate_after = shape
+    policy = Policy(before=list(before), overdue_every=overdue_every, escalate_after=escalate_after)
     due_day = pendulum.instance(due_at).in_timezone(GENEVA).date()
     stages = [
         Stage(f"before-{offset}", _at(calendar.shift(due_day, -offset), send_at, recipient_tz))
@@ -152,7 +175,7 @@ def plan(
         if number == policy.escalate_after + 1:
             stages.append(Stage("escalation", _at(day, send_at, GENEVA), escalation=True))
     # A "before" stage that would fire after the deadline itself is no reminder.
-    return [s for s in stages if not s.name.startswith("before") or s.fires_at < due_at]
+    return tuple(s for s in stages if not s.name.startswith("before") or s.fires_at < due_at)
 
 
 def due_stages(

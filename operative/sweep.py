@@ -9,6 +9,7 @@ concurrently) the sweep runs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from operative.models import (
     Submission,
     utcnow,
 )
+from operative.notify.channels import load_channels
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import ROLES, Recipient, member_state_recipients, role_recipient
 from operative.reminders import MAX_OVERDUE, ReminderConfig, Stage, due_stages, load_reminder_config
@@ -146,6 +148,25 @@ def find_due(
     return found
 
 
+def _digest_line(item: Due, context: dict[str, Any]) -> str:
+    number = context.get("resolution", {}).get("number", "?")
+    what = "escalated: still not done" if item.stage.escalation else item.stage.name
+    return (
+        f"- Resolution {number}, paragraph {context.get('paragraph', '?')} ({item.playbook}): "
+        f"due {item.due_at:%d %B %Y}; {what}"
+    )
+
+
+def _link(session: Session, table: Any, members: list[Due], message_id: int) -> None:
+    for stage in {m.stage.name for m in members}:
+        targets = [m.target for m in members if m.stage.name == stage]
+        session.execute(
+            sa.update(table)
+            .where(table.c.target.in_(targets), table.c.stage == stage)
+            .values(message_id=message_id)
+        )
+
+
 def _resolution_context(session: Session, obligation_ids: set[int]) -> dict[int, dict[str, Any]]:
     rows = session.exec(
         select(Obligation.id, Paragraph.num, Resolution.number, Resolution.title)
@@ -184,70 +205,86 @@ def enqueue_due(session: Session, items: list[Due], *, now: dt.datetime) -> dict
         )
     }
     fresh = [i for i in items if (i.target, i.stage.name, i.recipient) in inserted]
-    groups: dict[tuple[int, str, bool], list[Due]] = defaultdict(list)
-    for item in fresh:
-        groups[(item.obligation_id, item.stage.name, item.to_state)].append(item)
-    contexts = _resolution_context(session, {key[0] for key in groups})
-    states = (
-        {r.iso3: r for r in member_state_recipients(session)} if any(k[2] for k in groups) else {}
-    )
-    link_days = dt.timedelta(days=get_settings().portal_link_days)
+    channels = load_channels()
     stamp = now.strftime("%Y%m%dT%H%M")
     messages = 0
-    for (obligation_id, stage, to_state), members in groups.items():
-        context = dict(contexts.get(obligation_id, {}))
-        deadline = members[0].due_at
-        recipients: list[Recipient] = []
-        if to_state:
-            kind = "overdue" if stage.startswith("overdue") else "reminder"
-            for item in members:
-                base = states.get(item.recipient)
-                if base is None:
-                    continue
-                link = positions.portal_link(
-                    obligation_id, item.recipient, expires_at=deadline + link_days
-                )
-                recipients.append(
-                    Recipient(
-                        base.ref, base.name, base.language, base.timezone, {"link": link}, base.iso3
-                    )
-                )
-            context.update(
-                deadline=deadline,
-                days_left=max((deadline - now).days, 0),
-                days_overdue=max((now - deadline).days, 1),
-            )
+
+    def key_of(prefix: str, members: list[Due]) -> str:
+        # Two sweeps in one minute may send different targets: name the batch by its content.
+        digest = hashlib.sha256("|".join(sorted(m.target for m in members)).encode()).hexdigest()
+        return f"{prefix}:{stamp}:{digest[:16]}"
+
+    # Member States: one message per (obligation, stage), each state with its own link.
+    campaigns: dict[tuple[int, str], list[Due]] = defaultdict(list)
+    digests: dict[str, list[Due]] = defaultdict(list)
+    for item in fresh:
+        if item.to_state:
+            campaigns[(item.obligation_id, item.stage.name)].append(item)
         else:
-            kind = "briefing"
-            recipients = [
-                role_recipient(session, role) for role in sorted({m.recipient for m in members})
-            ]
-            what = "escalation: still not done" if stage == "escalation" else f"reminder ({stage})"
-            context.update(
-                topic=f"Deadline of paragraph {context.get('paragraph', '?')}: {what}",
-                as_of=now,
-                items=1,
-                summary=(
-                    f"Paragraph {context.get('paragraph', '?')} ({members[0].playbook}) is due on "
-                    f"{deadline:%d %B %Y}. Stage: {stage}."
-                ),
+            digests[item.recipient].append(item)
+    contexts = _resolution_context(session, {i.obligation_id for i in fresh})
+    states = {r.iso3: r for r in member_state_recipients(session)} if campaigns else {}
+    link_days = dt.timedelta(days=get_settings().portal_link_days)
+    for (obligation_id, stage), members in campaigns.items():
+        deadline = members[0].due_at
+        recipients = [
+            Recipient(
+                base.ref,
+                base.name,
+                base.language,
+                base.timezone,
+                {
+                    "link": positions.portal_link(
+                        obligation_id, item.recipient, expires_at=deadline + link_days
+                    )
+                },
+                base.iso3,
             )
+            for item in members
+            if (base := states.get(item.recipient)) is not None
+        ]
         if not recipients:
             continue
         result = enqueue(
             session,
-            key=f"reminder:{obligation_id}:{stage}:{'states' if to_state else 'roles'}:{stamp}",
-            kind=kind,
+            key=key_of(f"reminder:{obligation_id}:{stage}", members),
+            kind="overdue" if stage.startswith("overdue") else "reminder",
             recipients=recipients,
-            context=context,
+            context={
+                **contexts.get(obligation_id, {}),
+                "deadline": deadline,
+                "days_left": max((deadline - now).days, 0),
+                "days_overdue": max((now - deadline).days, 1),
+            },
             obligation_id=obligation_id,
+            channels=channels,
             actor="reminder_sweep",
         )
         messages += 1
-        targets = [m.target for m in members]
-        session.execute(
-            sa.update(table)
-            .where(table.c.target.in_(targets), table.c.stage == stage)
-            .values(message_id=result.message_id)
+        _link(session, table, members, result.message_id)
+
+    # Internal roles: one digest per role and sweep, not one notice per deadline.
+    for role, members in digests.items():
+        lines = [
+            _digest_line(m, contexts.get(m.obligation_id, {}))
+            for m in sorted(members, key=lambda m: (m.due_at, m.target))
+        ]
+        first = contexts.get(members[0].obligation_id, {})
+        result = enqueue(
+            session,
+            key=key_of(f"reminder-digest:{role}", members),
+            kind="briefing",
+            recipients=[role_recipient(session, role)],
+            context={
+                **first,
+                "topic": f"{len(members)} deadline reminder(s)",
+                "as_of": now,
+                "items": len(members),
+                "summary": "\n".join(lines),
+            },
+            channels=channels,
+            actor="reminder_sweep",
         )
+        messages += 1
+        _link(session, table, members, result.message_id)
     return {"reminders": len(fresh), "messages": messages}

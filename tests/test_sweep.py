@@ -63,7 +63,8 @@ def test_sweep_reminds_unanswered_states_and_owners_once_per_stage(db_url: str) 
         deliveries = session.exec(select(func.count()).select_from(Delivery)).one()
         keys = session.exec(select(Message.key)).all()
     assert deliveries >= 4
-    assert any(":before-10:states:" in key for key in keys)
+    assert any(key.startswith("reminder:") and ":before-10:" in key for key in keys)
+    assert any(key.startswith("reminder-digest:") for key in keys), "owners get one digest"
 
 
 def test_sweep_at_night_sends_nothing_and_the_morning_sweep_sends_it(db_url: str) -> None:

@@ -64,7 +64,23 @@ def test_sweep_reminds_unanswered_states_and_owners_once_per_stage(db_url: str) 
         keys = session.exec(select(Message.key)).all()
     assert deliveries >= 4
     assert any(key.startswith("reminder:") and ":before-10:" in key for key in keys)
-    assert any(key.startswith("reminder-digest:") for key in keys), "owners get one digest"
+
+
+def test_owners_get_one_digest_per_role_ten_working_days_before(db_url: str) -> None:
+    """The DG's office hears of the briefing deadline (2 October 2013) once, on 18 September."""
+    obligations = _setup()
+    target = f"obligation:{obligations['inform_member_states']}"
+    _sweep(pendulum.datetime(2013, 9, 17, 9, 30, tz=GENEVA))
+    with session_scope() as session:
+        assert session.exec(select(ReminderSent).where(ReminderSent.target == target)).all() == []
+    counts = _sweep(pendulum.datetime(2013, 9, 18, 9, 30, tz=GENEVA))
+    with session_scope() as session:
+        sent = session.exec(select(ReminderSent).where(ReminderSent.target == target)).all()
+        digests = session.exec(
+            select(Message).where(Message.key.startswith("reminder-digest:director_general:"))
+        ).all()  # type: ignore[attr-defined]
+    assert [(r.stage, r.recipient) for r in sent] == [("before-10", "director_general")]
+    assert len(digests) == 1 and counts["messages"] >= 1
 
 
 def test_sweep_at_night_sends_nothing_and_the_morning_sweep_sends_it(db_url: str) -> None:

@@ -482,6 +482,21 @@ def demo(
         _print_json(summary)
 
 
+def calendar_export(
+    ics: Annotated[Path, typer.Option("--ics", help="Write the deadlines as an iCalendar file.")],
+) -> None:
+    """Export every open deadline as an iCalendar (.ics) file."""
+    from operative.ics import deadlines_ics
+
+    with _session() as session:
+        data = deadlines_ics(session)
+    try:
+        ics.write_bytes(data)
+    except OSError as exc:
+        raise UsageProblem(f"{ics}: cannot write: {exc.strerror}") from None
+    typer.echo(f"Wrote {ics} ({data.count(b'BEGIN:VEVENT')} deadlines).")
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app."""
     app.command()(handled(run))
@@ -489,6 +504,7 @@ def register(app: typer.Typer) -> None:
     app.command("approvals")(handled(approvals_list))
     app.command()(handled(approve))
     app.command()(handled(demo))
+    app.command("calendar")(handled(calendar_export))
     app.add_typer(users_app, name="users")
     app.add_typer(submissions_app, name="submissions")
     app.add_typer(activities_app, name="activities")

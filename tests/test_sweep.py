@@ -108,3 +108,27 @@ def test_overdue_states_get_overdue_notices_and_the_supervisor_one_escalation(db
     assert {"overdue-1", "overdue-2", "overdue-3"} <= set(stages)
     assert escalations and all(r.recipient == "secretariat" for r in escalations)
     assert len({(r.target, r.stage, r.recipient) for r in rows}) == len(rows)
+
+
+def test_calendar_export_lists_open_deadlines_with_stable_uids(
+    db_url: str, tmp_path: object
+) -> None:
+    """A subscribed calendar must update events, not pile up copies, and drop finished work."""
+    from pathlib import Path
+
+    from icalendar import Calendar
+
+    from tests.conftest import run_cli
+
+    _setup()
+    target = Path(str(tmp_path)) / "deadlines.ics"
+    result = run_cli("calendar", "--ics", str(target))
+    assert result.returncode == 0, result.stderr
+    events = Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+    uids = [str(e["uid"]) for e in events]
+    assert len(uids) == 5 and len(set(uids)) == 5
+    again = run_cli("calendar", "--ics", str(target))
+    assert again.returncode == 0
+    assert [str(e["uid"]) for e in Calendar.from_ical(target.read_bytes()).walk("VEVENT")] == uids
+    bad = run_cli("calendar", "--ics", str(Path(str(tmp_path)) / "missing-dir" / "x.ics"))
+    assert bad.returncode == 2 and "cannot write" in bad.stderr

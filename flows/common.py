@@ -111,6 +111,8 @@ def approval_gate(
     )
     approval_id = approval["id"]
     if approval["decision"] is not None:
+        # Decided while no run was waiting (or in an earlier run): the register has it.
+        set_status(obligation_id, "in_progress", actor=f"flow:{step}", note="decision recorded")
         return {k: approval[k] for k in ("decision", "reason", "decided_by")}
 
     set_status(obligation_id, "awaiting_approval", actor=f"flow:{step}")
@@ -154,6 +156,9 @@ def approval_gate(
             if given.approval_id == approval_id and _is_timeout_token(
                 given.token, approval_id, run_id
             ):
+                if read_decision(approval_id)["decision"] is not None:
+                    # Decided, but the resume never reached this run: take it from the register.
+                    break
                 if mark_escalated(approval_id):
                     send_message(
                         f"approval:{approval_id}:escalation",

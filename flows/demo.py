@@ -96,6 +96,8 @@ class Approvers:
                 waiting = [a for a in approvals.pending(session) if a.flow_run_id]
             for approval in waiting:
                 reject = approval.step == "transmittal-letter" and not self.rejected_once
+                if reject:
+                    _revise_letter(approval.obligation_id, approval.document_id)
                 with session_scope() as session:
                     decided = approvals.decide(
                         session,
@@ -108,6 +110,31 @@ class Approvers:
                 self.decisions.append((approval.id or 0, decided.approval.decision or ""))
                 resume_with_decision(approval.flow_run_id or "", approval.id or 0, decided.token)
             time.sleep(0.05)
+
+
+def _revise_letter(obligation_id: int, document_id: int | None) -> None:
+    """The officer's corrected letter, answering the Chairperson's comment."""
+    from operative import records
+    from operative.db import session_scope
+    from operative.models import Document
+
+    with session_scope() as session:
+        draft = session.get(Document, document_id) if document_id else None
+        if draft is None:
+            return
+        first, _, rest = draft.body.partition("\n\n")
+        citation = (
+            "The resolution responds to the invitation extended to Member States in General "
+            "Assembly resolution 65/170 of 17 March 2011 to contribute to the High-level "
+            "Dialogue on International Migration and Development in 2013."
+        )
+        records.add_record(
+            session,
+            obligation_id,
+            kind="revision",
+            text=f"{first}\n\n{citation}\n\n{rest}",
+            actor=DRAFTER,
+        )
 
 
 def _working_day(day: dt.date) -> dt.date:
@@ -442,7 +469,7 @@ def summarise(data_dir: Path) -> dict[str, Any]:
             "verdicts": counts.verdicts,
         },
         "audit": {"events": events, "intact": not breaks},
-        "inbox": len(list((data_dir / "inbox").glob("*"))),
+        "inbox": len(list((data_dir / "inbox").glob("*.json"))),
     }
 
 

@@ -15,14 +15,18 @@ from prefect import flow
 from flows.common import current_run_id, message_context, publish, until_approved
 from operative.notify.recipients import NEW_YORK
 from operative.notify.templates import default_renderer
+from tasks.activities import document_text
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result
-from tasks.store_records import attachment_of_resolution, has_record
+from tasks.store_records import attachment_of_resolution, has_record, latest_record_text
 
 PLAYBOOK = "forward_to_pga"
 
 
-def _letter(info: dict[str, Any], version: int, reason: str | None) -> tuple[str, str]:
+def _letter(
+    obligation_id: int, info: dict[str, Any], version: int, reason: str | None
+) -> tuple[str, str]:
+    """The letter's subject and body: from the template, or an officer's revised text."""
     resolution = info["resolution"]
     rendered = default_renderer().render(
         "transmittal",
@@ -38,9 +42,14 @@ def _letter(info: dict[str, Any], version: int, reason: str | None) -> tuple[str
             "recipient": {"name": "Office of the President of the General Assembly"},
         },
     )
+    if version > 1:
+        # After a rejection, the officer's revised text (`operative records add ID revision`).
+        revised = latest_record_text(obligation_id, "revision")
+        if revised:
+            return rendered.subject, revised
     body = rendered.body
     if reason:
-        body += f"\n\n[Draft {version}, revised after the Chairperson's comment: {reason}]"
+        body += f"\n\n[Draft {version}, no revised text recorded; the comment was: {reason}]"
     return rendered.subject, body
 
 
@@ -60,7 +69,7 @@ def forward_to_pga(obligation_id: int, drafted_by: str = "secretariat") -> str:
         role="chair",
         drafted_by=drafted_by,
         context=context,
-        draft=lambda version, reason: _letter(info, version, reason),
+        draft=lambda version, reason: _letter(obligation_id, info, version, reason),
         progress=50,
     )
     if approved is None:
@@ -68,11 +77,13 @@ def forward_to_pga(obligation_id: int, drafted_by: str = "secretariat") -> str:
 
     sent = step_result(obligation_id, "sent")
     if sent is None:
+        # Exactly the letter the Chairperson approved, not a fresh rendering.
+        letter = document_text(obligation_id, "transmittal_letter", approved["document"])
         outcome = send_message(
             f"obligation:{obligation_id}:transmittal",
             "transmittal",
             obligation_id,
-            {**context, "enclosures": 1},
+            {**context, "enclosures": 1, "letter": letter["body"]},
             roles=["pga_office"],
             attachments=[attachment_of_resolution(info["resolution"]["id"])],
         )

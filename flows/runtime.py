@@ -2,8 +2,9 @@
 
 With ``PREFECT_API_URL`` set, that server is used. Without it, a ``prefect server start``
 process is started on loopback with its SQLite database under ``<data dir>/prefect`` and
-stopped on exit; its URL is written to ``<data dir>/prefect/api_url`` so another command
-(``operative approve`` in a second terminal) can resume a run paused in this one.
+stopped on exit; its URL is written under ``<data dir>/prefect/servers/`` (one file per
+process) so another command (``operative approve`` in a second terminal) can resume a run
+paused in this one.
 
 The server is started *before* Prefect is imported here, so the two overlap, and every
 setting Prefect reads at import (API URL, no telemetry, no heartbeat wait) is in place.
@@ -55,17 +56,25 @@ def _healthy(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def recorded_api_url(data_dir: Path) -> str | None:
-    """The URL of a live local server started by another operative process, if any."""
+def recorded_api_urls(data_dir: Path) -> list[str]:
+    """Prefect APIs that may hold this data dir's runs: the configured one, or every live
+    local server started by an operative process (each `operative run` may have its own)."""
     url = os.environ.get("PREFECT_API_URL")
     if url:
-        return url
-    path = prefect_home(data_dir) / "api_url"
-    with suppress(OSError):
-        recorded = path.read_text(encoding="utf-8").strip()
-        if recorded and _healthy(recorded, timeout=1.0):
-            return recorded
-    return None
+        return [url] if _healthy(url, timeout=2.0) else []
+    found = []
+    for path in sorted((prefect_home(data_dir) / "servers").glob("*.url")):
+        with suppress(OSError):
+            recorded = path.read_text(encoding="utf-8").strip()
+            if recorded and _healthy(recorded, timeout=1.0):
+                found.append(recorded)
+    return found
+
+
+def recorded_api_url(data_dir: Path) -> str | None:
+    """The first of :func:`recorded_api_urls`, if any."""
+    urls = recorded_api_urls(data_dir)
+    return urls[0] if urls else None
 
 
 @contextmanager
@@ -83,6 +92,7 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
+    marker = home / "servers" / f"{os.getpid()}-{port}.url"
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -125,13 +135,14 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
                     f"{STARTUP_TIMEOUT_SECONDS:.0f} s"
                 )
             time.sleep(0.05)
-        (home / "api_url").write_text(url, encoding="utf-8")
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(url, encoding="utf-8")
         _refresh_prefect_settings()
         yield url
     finally:
         _drain_prefect_workers()
         with suppress(OSError):
-            (home / "api_url").unlink()
+            marker.unlink()
         if process.poll() is None:
             process.terminate()
             try:

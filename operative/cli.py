@@ -227,7 +227,7 @@ def ingest(
             session,
             parsed,
             source_name=file.name,
-            source_text=data.decode("utf-8-sig", errors="replace"),
+            source_text=_decoded(data),
             dates=dates,
             replace=replace,
         )
@@ -237,6 +237,13 @@ def ingest(
         _print_json(document)
         return
     _show_ingest(document, result.outcome, result)
+
+
+def _decoded(data: bytes) -> str:
+    """The text as the parser read it (it accepts UTF-8, with or without BOM, and UTF-16)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
 
 
 def _show_ingest(document: dict[str, Any], outcome: str, result: Any) -> None:

@@ -68,16 +68,22 @@ def _obligation_for(
 def run(
     playbook: Annotated[str, typer.Argument(help="The playbook to run.")],
     resolution: Annotated[int, typer.Option("--resolution", help="The resolution's id.")],
+    actor: Annotated[
+        str, typer.Option("--as", help="The officer running it: the drafter, for four-eyes.")
+    ],
     obligation: Annotated[
         int | None, typer.Option("--obligation", help="Only this obligation.")
     ] = None,
-    actor: AsUser = "secretariat",
 ) -> None:
     """Run a playbook's flow for a resolution's obligations (waits where a person must decide)."""
+    from operative.approvals import user_roles
     from operative.settings import get_settings
 
     with _session() as session:
         targets = _obligation_for(session, playbook, resolution, obligation)
+        # The runner drafts what is approved: it must be a known person, or four-eyes is void.
+        if not {"officer", "admin"} & set(user_roles(session, actor)):
+            raise UsageProblem(f"{actor} may not run playbooks: it needs the role 'officer'")
     from flows.runtime import ServerUnavailable, flow_settings, prefect_api
 
     try:
@@ -138,7 +144,9 @@ def status(as_json: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    table = Table("ID", "OP")
+    table = Table()
+    table.add_column("ID", no_wrap=True, min_width=2)
+    table.add_column("OP", no_wrap=True)
     table.add_column("Playbook", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Due", no_wrap=True)
@@ -186,7 +194,9 @@ def approvals_list(as_json: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    table = Table("ID", "Obligation")
+    table = Table()
+    table.add_column("ID", no_wrap=True, min_width=2)
+    table.add_column("Obligation", no_wrap=True)
     for column in ("Step", "Role", "Drafted by", "Requested (Geneva)"):
         table.add_column(column, no_wrap=True)
     for a in rows:
@@ -218,20 +228,31 @@ def approve(
         session.commit()
         run_id = decided.approval.flow_run_id
     typer.echo(f"Approval {approval} {decided.approval.decision} by {actor}.")
-    from flows.runtime import recorded_api_url
+    from flows.runtime import recorded_api_urls
 
-    url = recorded_api_url(get_settings().data_dir)
-    if run_id is None or url is None:
+    urls = recorded_api_urls(get_settings().data_dir)
+    if run_id is None or not urls:
         typer.echo(
             "No run is waiting on a reachable Prefect server: the next run reads the decision."
         )
         return
     import os
 
-    os.environ["PREFECT_API_URL"] = url
     from flows.runtime import resume_with_decision
 
-    typer.echo(resume_with_decision(run_id, approval, decided.token).capitalize() + ".")
+    outcome = "the run is not known to a reachable Prefect server; the next run reads the decision"
+    for url in urls:
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            outcome = resume_with_decision(run_id, approval, decided.token)
+        except Exception as exc:  # the decision is recorded; reaching the run is a bonus
+            outcome = (
+                f"could not reach the Prefect server ({type(exc).__name__}); "
+                "the next run reads the decision"
+            )
+        if "not known" not in outcome:
+            break
+    typer.echo(outcome[0].upper() + outcome[1:] + ".")
 
 
 @users_app.command("add")

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from operative import audit, calendar
 from operative.models import Activity, Obligation, Record
 
-RECORD_KINDS = ("acknowledgement", "usage", "affirmation", "evidence", "note")
+RECORD_KINDS = ("acknowledgement", "usage", "affirmation", "evidence", "note", "revision")
 ACTIVITY_KINDS = (
     "consultation",
     "dialogue",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect.cache_policies import NONE
+
 
 def transient_database_error(task: Any, task_run: Any, state: Any) -> bool:
     """Retry when the database was busy or the connection dropped, not on a logic error."""
@@ -22,3 +24,14 @@ def transient_database_error(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+# Every task that reads or writes the register: retried on a transient database error, and
+# never served from Prefect's cache — the register changes between two calls with the same
+# arguments (a decision recorded meanwhile), so a cached answer would be a wrong one.
+REGISTER: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": 1,
+    "retry_condition_fn": transient_database_error,
+    "cache_policy": NONE,
+}

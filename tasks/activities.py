@@ -13,16 +13,10 @@ from operative import documents, obligations, records, statements, steps
 from operative.db import session_scope
 from operative.models import Obligation
 from operative.notify.recipients import member_state_recipients
-from tasks import transient_database_error
-
-RETRY: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay_seconds": 1,
-    "retry_condition_fn": transient_database_error,
-}
+from tasks import REGISTER
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def engagement(
     obligation_id: int, info: dict[str, Any], since: dt.date, until: dt.date, weeks: int
 ) -> dict[str, Any]:
@@ -52,14 +46,14 @@ def engagement(
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def pending_cycles(obligation_id: int, step: str, cycles: list[int]) -> list[int]:
     """Those of ``cycles`` whose step has not been done yet, in the order given."""
     with session_scope() as session:
         return [c for c in cycles if steps.find(session, obligation_id, step, c) is None]
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def record_once(
     obligation_id: int,
     step: str,
@@ -80,7 +74,7 @@ def record_once(
         return dict(steps.record(session, obligation_id, step, result={"record": record.id}).result)
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def facts(obligation_id: int) -> dict[str, Any]:
     """The obligation's kind and the facts recorded against it, by kind, oldest first."""
     with session_scope() as session:
@@ -95,7 +89,7 @@ def facts(obligation_id: int) -> dict[str, Any]:
         return {"kind": obligation.kind, "records": by_kind}
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def document_text(obligation_id: int, kind: str, document_id: int) -> dict[str, str]:
     """The title and body of a stored draft, exactly as it was approved."""
     with session_scope() as session:
@@ -105,7 +99,7 @@ def document_text(obligation_id: int, kind: str, document_id: int) -> dict[str, 
         return {"title": found[0].title, "body": found[0].body}
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def notes_per_state(notes: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     """The note for each active Member State written to in another language than English."""
     with session_scope() as session:
@@ -116,7 +110,7 @@ def notes_per_state(notes: dict[str, dict[str, str]]) -> dict[str, dict[str, str
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def advance(obligation_id: int, percent: int) -> None:
     """Move the obligation's progress bar forward (never back)."""
     with session_scope() as session:

@@ -11,10 +11,10 @@ from operative import briefings
 from operative.db import session_scope
 from operative.models import Document
 from operative.settings import get_settings
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def compile_briefing(
     resolution_id: int, cycle: int, as_of: dt.datetime, note: str | None = None
 ) -> dict[str, str]:
@@ -25,7 +25,7 @@ def compile_briefing(
     return {"title": title, "body": body}
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def approved_briefing(document_id: int, number: str) -> dict[str, Any]:
     """What an approved briefing says, with each state's version in its own language."""
     with session_scope() as session:
@@ -46,7 +46,7 @@ def approved_briefing(document_id: int, number: str) -> dict[str, Any]:
     }
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def briefing_cycles(obligation_id: int, plan: briefings.Schedule) -> dict[str, Any]:
     """One row per cycle worked on, and the cycles in Markdown."""
     with session_scope() as session:

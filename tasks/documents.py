@@ -6,10 +6,10 @@ from prefect import task
 
 from operative import documents
 from operative.db import session_scope
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def draft_document(
     obligation_id: int,
     kind: str,

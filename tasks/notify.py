@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NONE
 from sqlmodel import select
 
 from operative.db import session_scope
@@ -13,7 +14,7 @@ from operative.models import Delivery
 from operative.notify.dispatch import dispatch_pending
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import Recipient, member_state_recipients, role_recipient
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
 def _recipients(
@@ -33,7 +34,7 @@ def _recipients(
     return found
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def send_message(
     key: str,
     kind: str,
@@ -77,7 +78,7 @@ def send_message(
     }
 
 
-@task(retries=2, retry_delay_seconds=5)
+@task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def dispatch_due() -> dict[str, Any]:
     """Send everything due in the outbox, as one batch."""
     return dispatch_pending().as_dict()

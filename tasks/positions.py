@@ -11,10 +11,10 @@ from prefect import task
 from operative import obligations, positions
 from operative.db import session_scope
 from operative.models import Obligation
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def invite_states(obligation_id: int, expires_at: dt.datetime) -> dict[str, dict[str, str]]:
     """Record every active Member State as invited; each state's own link, as message context."""
     with session_scope() as session:
@@ -23,7 +23,7 @@ def invite_states(obligation_id: int, expires_at: dt.datetime) -> dict[str, dict
     return {code: {"link": link} for code, link in links.items()}
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def states_to_remind(
     obligation_id: int, invited_before: dt.datetime, expires_at: dt.datetime
 ) -> dict[str, dict[str, str]]:
@@ -34,7 +34,7 @@ def states_to_remind(
     return {code: {"link": link} for code, link in links.items()}
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def campaign_status(obligation_id: int, deadline: dt.datetime, closed: bool) -> dict[str, Any]:
     """Counts, progress (also recorded on the obligation), the per-state matrix and a summary."""
     with session_scope() as session:

@@ -8,10 +8,10 @@ from prefect import task
 
 from operative import calendar, sweep
 from operative.db import session_scope
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def enqueue_due_reminders() -> dict[str, Any]:
     """Find every reminder due now and put it in the outbox as one batch."""
     now = calendar.now()

@@ -9,9 +9,7 @@ from prefect import task
 from operative import approvals, obligations, steps
 from operative.db import session_scope
 from operative.models import Obligation, ObligationStatus, Paragraph, Resolution
-from tasks import transient_database_error
-
-RETRY = {"retries": 3, "retry_delay_seconds": 1, "retry_condition_fn": transient_database_error}
+from tasks import REGISTER
 
 
 def _obligation(session: Any, obligation_id: int) -> Obligation:
@@ -21,7 +19,7 @@ def _obligation(session: Any, obligation_id: int) -> Obligation:
     return obligation
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def begin(obligation_id: int, playbook: str, flow_run_id: str | None) -> dict[str, Any]:
     """Check the obligation follows this playbook, put it in progress, and describe it."""
     with session_scope() as session:
@@ -56,7 +54,7 @@ def begin(obligation_id: int, playbook: str, flow_run_id: str | None) -> dict[st
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def step_result(obligation_id: int, step: str, cycle: int = 0) -> dict[str, Any] | None:
     """The recorded result of a finished step, or None if it has not run."""
     with session_scope() as session:
@@ -64,7 +62,7 @@ def step_result(obligation_id: int, step: str, cycle: int = 0) -> dict[str, Any]
         return dict(done.result) if done else None
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def finish_step(
     obligation_id: int,
     step: str,
@@ -80,7 +78,7 @@ def finish_step(
         return dict(record.result)
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def set_status(obligation_id: int, status: str, actor: str, note: str = "") -> str:
     """Move the obligation through its lifecycle (a no-op if it is already there)."""
     with session_scope() as session:
@@ -92,7 +90,7 @@ def set_status(obligation_id: int, status: str, actor: str, note: str = "") -> s
         return str(obligation.status)
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def request_approval(
     obligation_id: int,
     step: str,
@@ -125,7 +123,7 @@ def request_approval(
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def accept_decision(approval_id: int, token: str) -> dict[str, Any]:
     """Spend a decision token: the decision, or ``refused`` with the reason it is not valid."""
     with session_scope() as session:
@@ -140,7 +138,7 @@ def accept_decision(approval_id: int, token: str) -> dict[str, Any]:
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def read_decision(approval_id: int) -> dict[str, Any]:
     """The decision recorded on an approval (None while it is pending)."""
     with session_scope() as session:
@@ -152,7 +150,7 @@ def read_decision(approval_id: int) -> dict[str, Any]:
         }
 
 
-@task(**RETRY)
+@task(**REGISTER)
 def mark_escalated(approval_id: int) -> bool:
     """Stamp an approval as escalated; False if it already was (escalate once)."""
     with session_scope() as session:

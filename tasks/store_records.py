@@ -8,17 +8,17 @@ from operative import records
 from operative.db import session_scope
 from operative.models import Resolution
 from operative.settings import get_settings
-from tasks import transient_database_error
+from tasks import REGISTER
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def has_record(obligation_id: int, kind: str) -> bool:
     """Whether an officer recorded a fact of this kind (an acknowledgement, a use…)."""
     with session_scope() as session:
         return bool(records.records(session, obligation_id, kind))
 
 
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
+@task(**REGISTER)
 def attachment_of_resolution(resolution_id: int) -> str:
     """The resolution as registered, written to a file to attach (the same bytes each time)."""
     with session_scope() as session:
@@ -34,3 +34,11 @@ def attachment_of_resolution(resolution_id: int) -> str:
             temporary.write_bytes(data)
             temporary.replace(path)
         return str(path)
+
+
+@task(**REGISTER)
+def latest_record_text(obligation_id: int, kind: str) -> str | None:
+    """The text of the newest record of this kind (an officer's revised draft…), if any."""
+    with session_scope() as session:
+        found = records.records(session, obligation_id, kind)
+        return found[-1].text if found else None

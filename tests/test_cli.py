@@ -194,3 +194,14 @@ def test_audit_verify_reports_an_intact_chain_after_ingest(isolated_env: Path) -
     result = run_cli("audit", "verify")
     assert result.returncode == 0, result.stderr
     assert "Audit log intact: 2 events." in result.stdout
+
+
+def test_a_utf16_resolution_is_kept_as_text_and_exports(tmp_path: Path, isolated_env: Path) -> None:
+    """Word saves "Unicode text" as UTF-16: it must be stored as the text, not as mojibake."""
+    utf16 = tmp_path / "resolution-1244-utf16.txt"
+    utf16.write_bytes(SEED_TEXT.encode("utf-16"))
+    ingested = run_cli("ingest", str(utf16), "--json")
+    assert ingested.returncode == 0, ingested.stderr
+    exported = run_cli("akn", "1")
+    assert exported.returncode == 0, exported.stderr
+    assert "Further request" in exported.stdout

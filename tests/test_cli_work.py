@@ -23,10 +23,16 @@ def registered(isolated_env: Path) -> dict[str, int]:
 def test_run_refuses_unknown_playbook_resolution_or_obligation(registered: dict[str, int]) -> None:
     """A typo must be caught before a Prefect server is started or a run is created."""
     cases = [
-        (["run", "forward_to_pgaa", "--resolution", "1"], "unknown playbook 'forward_to_pgaa'"),
-        (["run", "forward_to_pga", "--resolution", "9"], "no resolution with id 9"),
         (
-            ["run", "forward_to_pga", "--resolution", "1", "--obligation", "99"],
+            ["run", "forward_to_pgaa", "--resolution", "1", "--as", "officer"],
+            "unknown playbook 'forward_to_pgaa'",
+        ),
+        (
+            ["run", "forward_to_pga", "--resolution", "9", "--as", "officer"],
+            "no resolution with id 9",
+        ),
+        (
+            ["run", "forward_to_pga", "--resolution", "1", "--as", "officer", "--obligation", "99"],
             "no obligation with id 99",
         ),
         (
@@ -35,10 +41,17 @@ def test_run_refuses_unknown_playbook_resolution_or_obligation(registered: dict[
                 "forward_to_pga",
                 "--resolution",
                 "1",
+                "--as",
+                "officer",
                 "--obligation",
                 str(registered["national_positions"]),
             ],
             "follows national_positions, not forward_to_pga",
+        ),
+        (["run", "forward_to_pga", "--resolution", "1", "--as", "nobody"], "unknown user 'nobody'"),
+        (
+            ["run", "forward_to_pga", "--resolution", "1", "--as", "chair"],
+            "needs the role 'officer'",
         ),
     ]
     for args, expected in cases:

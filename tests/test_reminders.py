@@ -73,13 +73,23 @@ def test_sweeping_every_hour_sends_each_stage_once_in_order_and_never_in_quiet_h
         sent: list[tuple[str, pendulum.DateTime]] = []
         now = pendulum.datetime(2013, 10, 1, tz="UTC")
         while now < pendulum.datetime(2013, 11, 30, tz="UTC"):
-            for stage in due_stages(due, now, {s for s, _ in sent}, POLICY, calendar=GENEVA_CAL, config=CONFIG, recipient_tz=tz):
+            for stage in due_stages(
+                due,
+                now,
+                {s for s, _ in sent},
+                POLICY,
+                calendar=GENEVA_CAL,
+                config=CONFIG,
+                recipient_tz=tz,
+            ):
                 sent.append((stage.name, now))
             now = now.add(hours=1)
         names = [name for name, _ in sent]
         assert len(names) == len(set(names))
         assert names[:4] == ["before-10", "before-5", "before-1", "overdue-1"]
-        assert names.count("escalation") == 1 and names.index("escalation") > names.index("overdue-2")
+        assert names.count("escalation") == 1 and names.index("escalation") > names.index(
+            "overdue-2"
+        )
         for name, moment in sent:
             zone = "Europe/Zurich" if name == "escalation" else tz
             local = moment.in_timezone(zone)
@@ -91,14 +101,19 @@ def test_a_sweep_that_missed_days_sends_only_the_latest_stage() -> None:
     """After an outage, one reminder — not three at once."""
     due = _due(2013, 10, 29)
     now = pendulum.datetime(2013, 10, 28, 10, tz="Europe/Zurich").in_timezone("UTC")
-    stages = due_stages(due, now, set(), POLICY, calendar=GENEVA_CAL, config=CONFIG, recipient_tz="Europe/Zurich")
+    stages = due_stages(
+        due, now, set(), POLICY, calendar=GENEVA_CAL, config=CONFIG, recipient_tz="Europe/Zurich"
+    )
     assert [s.name for s in stages] == ["before-1"]
 
 
 @pytest.mark.parametrize(
     ("content", "named"),
     [
-        ("playbooks: {national_positions: {before: [1, 5, 10]}}", "playbooks.national_positions.before"),
+        (
+            "playbooks: {national_positions: {before: [1, 5, 10]}}",
+            "playbooks.national_positions.before",
+        ),
         ("defaults: {before: [10, -5]}", "defaults.before"),
         ("defaults: {overdue_every: 0}", "defaults.overdue_every"),
         ("send_at: '25:00'", "send_at"),
@@ -106,7 +121,9 @@ def test_a_sweep_that_missed_days_sends_only_the_latest_stage() -> None:
         ("defaults: {before: [5], sometimes: true}", "defaults.sometimes"),
     ],
 )
-def test_bad_reminder_policy_is_refused_naming_the_key(tmp_path: Path, content: str, named: str) -> None:
+def test_bad_reminder_policy_is_refused_naming_the_key(
+    tmp_path: Path, content: str, named: str
+) -> None:
     """A policy that would spam or never remind must stop at load, pointing at the line to fix."""
     path = tmp_path / "reminders.yaml"
     path.write_text(content, encoding="utf-8")

@@ -53,7 +53,10 @@ def test_demo_exits_0_and_its_summary_matches_the_database(
         0,
     )
     assert summary["audit"]["intact"] is True
-    assert summary["inbox"] == len(list((data_dir / "inbox").glob("*")))
+    (inbox_sent,) = database.execute(
+        "SELECT count(*) FROM delivery WHERE channel = 'inbox' AND status = 'sent'"
+    ).fetchone()
+    assert summary["inbox"] == inbox_sent, "one file in the inbox per delivery sent there"
     (duplicates,) = database.execute(
         "SELECT count(*) FROM (SELECT message_id, recipient, channel FROM delivery GROUP BY 1, 2, 3 HAVING count(*) > 1)"
     ).fetchone()

@@ -30,6 +30,11 @@ def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgemen
     """The whole of OP5: four-eyes approval with one rejection, one letter to the PGA, then done."""
     ob = obligation_id("forward_to_pga")
     script = [("chair", False, "Cite GA resolution 65/170"), ("chair", True, "")]
+    corrected = (
+        "To the President of the General Assembly: corrected letter citing resolution 65/170."
+    )
+    with session_scope() as session:
+        records.add_record(session, ob, kind="revision", text=corrected, actor="officer")
     with ScriptedApprover(script, wait_paused=True) as approver:
         assert forward_to_pga(ob, drafted_by="officer") == "awaiting_acknowledgement"
     assert approver.errors == []
@@ -52,8 +57,9 @@ def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgemen
         )
         run_id = obligation.last_flow_run_id
     inbox = [json.loads(p.read_text()) for p in (flows_env / "inbox").glob("*.json")]
-    letters = [m for m in inbox if "transmit" in m.get("body", "").lower() and m.get("attachments")]
+    letters = [m for m in inbox if m.get("attachments")]
     assert len(letters) == 1, "exactly one transmittal, with the resolution attached"
+    assert letters[0]["body"] == corrected == drafts[1].body, "the PGA gets the approved letter"
     assert run_id and _artifacts(run_id)
 
     with session_scope() as session:

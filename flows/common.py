@@ -124,7 +124,7 @@ def approval_gate(
             **context,
             "step": step,
             "requested_by": drafted_by,
-            "link": f"operative approve {approval_id}",
+            "link": f"operative approvals --show {approval_id}",
         },
         roles=[role],
     )
@@ -168,7 +168,7 @@ def approval_gate(
                             **context,
                             "step": step,
                             "requested_by": drafted_by,
-                            "link": f"operative approve {approval_id}",
+                            "link": f"operative approvals --show {approval_id}",
                         },
                         roles=[role, "secretariat"],
                     )

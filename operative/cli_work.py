@@ -169,9 +169,18 @@ def status(as_json: JsonOption = False) -> None:
     _console().print(table if data else "No obligations yet: try `operative ingest FILE`.")
 
 
-def approvals_list(as_json: JsonOption = False) -> None:
-    """Approvals waiting for a decision."""
+def approvals_list(
+    as_json: JsonOption = False,
+    show: Annotated[
+        int | None, typer.Option("--show", help="Show one approval: the draft and its history.")
+    ] = None,
+) -> None:
+    """Approvals waiting for a decision (or, with --show, one approval and its draft)."""
     from operative.approvals import pending
+
+    if show is not None:
+        _show_approval(show, as_json)
+        return
 
     with _session() as session:
         rows = pending(session)
@@ -209,6 +218,61 @@ def approvals_list(as_json: JsonOption = False) -> None:
             _local(a.requested_at),
         )
     _console().print(table if rows else "No approval is waiting.")
+
+
+def _show_approval(approval_id: int, as_json: bool) -> None:
+    from sqlmodel import col, select
+
+    from operative.approvals import get
+    from operative.models import Approval, Document
+
+    with _session() as session:
+        approval = get(session, approval_id)
+        document = session.get(Document, approval.document_id) if approval.document_id else None
+        history = session.exec(
+            select(Approval)
+            .where(
+                Approval.obligation_id == approval.obligation_id,
+                Approval.step == approval.step,
+                Approval.cycle == approval.cycle,
+            )
+            .order_by(col(Approval.attempt))
+        ).all()
+    data: dict[str, Any] = {
+        "id": approval.id,
+        "obligation": approval.obligation_id,
+        "step": approval.step,
+        "cycle": approval.cycle,
+        "attempt": approval.attempt,
+        "role": approval.role_asked,
+        "drafted_by": approval.drafted_by,
+        "decision": approval.decision,
+        "document": {"title": document.title, "body": document.body, "note": document.note}
+        if document
+        else None,
+        "history": [
+            {"attempt": a.attempt, "decision": a.decision, "by": a.decided_by, "reason": a.reason}
+            for a in history
+        ],
+    }
+    if as_json:
+        _print_json(data)
+        return
+    decision = approval.decision or "pending"
+    typer.echo(
+        f"Approval {approval.id}: {approval.step} (cycle {approval.cycle}, "
+        f"draft {approval.attempt}) for obligation {approval.obligation_id}; "
+        f"asks {approval.role_asked}; drafted by {approval.drafted_by}; {decision}"
+    )
+    for earlier in data["history"]:
+        if earlier["decision"] == "rejected":
+            typer.echo(
+                f"  draft {earlier['attempt']} rejected by {earlier['by']}: {earlier['reason']}"
+            )
+    if document:
+        typer.echo(f"\n{document.title}\n\n{document.body}")
+    if approval.decision is None:
+        typer.echo(f"\nDecide: operative approve {approval.id} --as USER [--reject --reason TEXT]")
 
 
 def approve(

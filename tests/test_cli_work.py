@@ -76,6 +76,9 @@ def test_approve_refuses_unknown_decided_and_unauthorised_decisions(
             drafted_by="chair",
         )
     approval_id = str(approval.id)
+    shown = run_cli("approvals", "--show", approval_id)
+    assert shown.returncode == 0 and "pending" in shown.stdout and f"operative approve {approval_id}" in shown.stdout
+    assert run_cli("approvals", "--show", "999").returncode == 2
     expectations = [
         (["approve", "999", "--as", "chair"], "no approval 999"),
         (["approve", approval_id, "--as", "nobody"], "unknown user 'nobody'"),

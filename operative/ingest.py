@@ -175,10 +175,21 @@ def ingest(
         if existing.content_hash == parsed.content_hash and existing.key_dates == stored_dates:
             return IngestResult(existing, "unchanged")
         if not replace:
+            if existing.content_hash == parsed.content_hash:
+                changed = sorted(
+                    name
+                    for name in {*existing.key_dates, *stored_dates}
+                    if existing.key_dates.get(name) != stored_dates.get(name)
+                )
+                raise IngestConflict(
+                    f"{parsed.body} resolution {parsed.number} is registered with other key "
+                    f"dates ({', '.join(changed)}); use --replace to move its deadlines"
+                )
             raise IngestConflict(
                 f"{parsed.body} resolution {parsed.number} is already registered with a "
                 "different text; use --replace to update it"
             )
+    dates_moved = existing is not None and existing.key_dates != stored_dates
 
     now = utcnow()
     fields: dict[str, Any] = {
@@ -224,6 +235,14 @@ def ingest(
         if row is not None and _same(row, fields) and row.withdrawn_at is None:
             row.position = position
             session.add(row)
+            if dates_moved and row.kind == ParagraphKind.operative:
+                # Same text, new key dates: deadlines of work not yet started follow them.
+                obligation = session.exec(
+                    select(Obligation).where(Obligation.paragraph_id == row.id)
+                ).first()
+                if obligation is not None and obligation.status == ObligationStatus.planned:
+                    _rederive(obligation, row, config, key_dates)
+                    session.add(obligation)
             continue
         if row is None:
             row = Paragraph(resolution_id=resolution.id, **fields)

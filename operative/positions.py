@@ -105,6 +105,11 @@ def submit(
     obligation = session.get(Obligation, obligation_id)
     if obligation is None or obligation.playbook != "national_positions":
         raise SubmissionError(f"obligation {obligation_id} does not collect national positions")
+    if obligation.status in {"done", "cancelled"}:
+        raise SubmissionError(
+            f"the national positions campaign (obligation {obligation_id}) is {obligation.status}: "
+            "no submission can be recorded"
+        )
     state = _member(session, iso3)
     text = (text or "").strip() or None
     if text is None and attachment is None:

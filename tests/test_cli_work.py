@@ -77,7 +77,11 @@ def test_approve_refuses_unknown_decided_and_unauthorised_decisions(
         )
     approval_id = str(approval.id)
     shown = run_cli("approvals", "--show", approval_id)
-    assert shown.returncode == 0 and "pending" in shown.stdout and f"operative approve {approval_id}" in shown.stdout
+    assert (
+        shown.returncode == 0
+        and "pending" in shown.stdout
+        and f"operative approve {approval_id}" in shown.stdout
+    )
     assert run_cli("approvals", "--show", "999").returncode == 2
     expectations = [
         (["approve", "999", "--as", "chair"], "no approval 999"),
@@ -129,3 +133,22 @@ def test_submission_from_a_non_member_or_of_a_bad_file_is_refused(
     assert refused.returncode == 2 and "needs the role 'officer'" in refused.stderr
     reviewed = run_cli("submissions", "review", "FRA", "reflects", "--as", "officer")
     assert reviewed.returncode == 0 and "FRA: reflects" in reviewed.stdout
+
+
+def test_a_position_for_a_closed_campaign_is_refused(
+    registered: dict[str, int], tmp_path: Path
+) -> None:
+    """After the campaign is done nobody would review it: say so instead of filing it away."""
+    from operative.db import session_scope
+    from operative.models import Obligation, ObligationStatus
+    from operative.obligations import transition
+
+    with session_scope() as session:
+        campaign = session.get(Obligation, registered["national_positions"])
+        assert campaign is not None
+        transition(session, campaign, ObligationStatus.in_progress, actor="t")
+        transition(session, campaign, ObligationStatus.done, actor="t")
+    position = tmp_path / "late.txt"
+    position.write_text("A late position.", encoding="utf-8")
+    result = run_cli("submissions", "add", "AFG", str(position))
+    assert result.returncode == 2 and "is done: no submission can be recorded" in result.stderr

@@ -165,3 +165,15 @@ def test_akn_export_reingests_as_the_same_resolution(db_url: str, tmp_path: Path
     again = _ingest_json(str(xml))
     assert again["resolution"]["content_hash"] == document["resolution"]["content_hash"]
     assert _counts(db_url) == before
+
+
+def test_new_key_dates_need_replace_and_then_move_deadlines_not_yet_started(db_url: str) -> None:
+    """The HLD moved: deadlines follow with --replace; without it, the refusal says why."""
+    document = _ingest_json(str(SEED))
+    refused = run_cli("ingest", str(SEED), "--date", "hld=2013-10-10")
+    assert refused.returncode == 2 and "other key dates (hld)" in refused.stderr
+    moved = _ingest_json(str(SEED), "--date", "hld=2013-10-10", "--replace")
+    before = {o["paragraph"]: o["due_at"] for o in document["obligations"]}
+    after = {o["paragraph"]: o["due_at"] for o in moved["obligations"]}
+    assert after["1"] == "2013-10-09T16:00:00Z" and before["1"] == "2013-10-02T16:00:00Z"
+    assert after["5"] == before["5"], "a deadline set from adoption does not move"

@@ -12,11 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session
 
 from operative import audit, calendar
+from operative.configfile import load_yaml_model
 from operative.models import Obligation, ObligationStatus, utcnow
 from operative.settings import get_settings
 
@@ -129,20 +129,7 @@ def load_playbooks(path: Path | None = None) -> PlaybookConfig:
 
 @lru_cache(maxsize=8)
 def _load_playbooks(path: Path) -> PlaybookConfig:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML") from None
-    try:
-        return PlaybookConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ConfigError(f"{path}: {key}: {first['msg']}") from None
+    return load_yaml_model(path, PlaybookConfig, ConfigError)
 
 
 @dataclass(frozen=True)

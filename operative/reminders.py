@@ -15,13 +15,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import pendulum
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from operative.calendar import WorkingCalendar
+from operative.configfile import load_yaml_model
 
 GENEVA = "Europe/Zurich"
 MAX_OVERDUE = 20
@@ -105,18 +104,7 @@ def load_reminder_config(path: Path | None = None) -> ReminderConfig:
     from operative.settings import get_settings
 
     path = path or get_settings().config_dir / "reminders.yaml"
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ReminderConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError:
-        raise ReminderConfigError(f"{path}: not valid YAML") from None
-    try:
-        return ReminderConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ReminderConfigError(f"{path}: {key}: {first['msg']}") from None
+    return load_yaml_model(path, ReminderConfig, ReminderConfigError)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ DUE_OBLIGATIONS = 250
 
 def _populate(url: str) -> None:
     from operative import bootstrap
-    from operative.calendar import load_working_calendar, deadline
+    from operative.calendar import deadline, load_working_calendar
     from operative.db import get_engine, session_scope
     from operative.models import Obligation, Paragraph, Resolution, Submission
     from operative.settings import get_settings

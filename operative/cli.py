@@ -520,6 +520,10 @@ from operative.cli_work import register as _register_work_commands  # noqa: E402
 
 _register_work_commands(app)
 
+from operative.cli_serve import register as _register_serve_commands  # noqa: E402
+
+_register_serve_commands(app)
+
 
 def main() -> None:
     """Entry point of the ``operative`` script."""

@@ -32,6 +32,13 @@ records_app = typer.Typer(help="Facts recorded against an obligation.", no_args_
 AsUser = Annotated[str, typer.Option("--as", help="The user acting (checked against roles).")]
 
 
+def _require_officer(session: Any, actor: str, what: str) -> None:
+    from operative.approvals import user_roles
+
+    if not {"officer", "admin"} & set(user_roles(session, actor)):
+        raise UsageProblem(f"{actor} may not {what}: it needs the role 'officer'")
+
+
 def _obligation_for(
     session: Any, playbook: str, resolution: int | None, obligation: int | None
 ) -> list[int]:
@@ -76,14 +83,12 @@ def run(
     ] = None,
 ) -> None:
     """Run a playbook's flow for a resolution's obligations (waits where a person must decide)."""
-    from operative.approvals import user_roles
     from operative.settings import get_settings
 
     with _session() as session:
         targets = _obligation_for(session, playbook, resolution, obligation)
         # The runner drafts what is approved: it must be a known person, or four-eyes is void.
-        if not {"officer", "admin"} & set(user_roles(session, actor)):
-            raise UsageProblem(f"{actor} may not run playbooks: it needs the role 'officer'")
+        _require_officer(session, actor, "run playbooks")
     from flows.runtime import ServerUnavailable, flow_settings, prefect_api
 
     try:
@@ -394,7 +399,7 @@ def submissions_add(
     actor: AsUser = "secretariat",
 ) -> None:
     """Record a Member State's national position received by the secretariat."""
-    from operative.positions import ATTACHMENT_TYPES, submit
+    from operative.positions import submit
 
     try:
         data = file.read_bytes()
@@ -406,8 +411,6 @@ def submissions_add(
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise UsageProblem(f"{file}: not UTF-8 text") from None
-    elif file.suffix.lower() not in ATTACHMENT_TYPES:
-        raise UsageProblem(f"{file}: files of type {file.suffix or '(none)'} are not accepted")
     with _session() as session:
         target = _national_positions_obligation(session, obligation)
         row = submit(session, target, iso3, text=text, attachment=(file.name, data), actor=actor)
@@ -426,12 +429,10 @@ def submissions_review(
     actor: AsUser = "secretariat",
 ) -> None:
     """Record whether a national position reflects the resolution."""
-    from operative.approvals import user_roles
     from operative.positions import review
 
     with _session() as session:
-        if not {"officer", "admin"} & set(user_roles(session, actor)):
-            raise UsageProblem(f"{actor} may not review submissions: it needs the role 'officer'")
+        _require_officer(session, actor, "review submissions")
         target = _national_positions_obligation(session, obligation)
         row = review(session, target, iso3, verdict=verdict, reviewer=actor)
         session.commit()

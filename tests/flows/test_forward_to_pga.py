@@ -11,17 +11,7 @@ from flows.forward_to_pga import forward_to_pga
 from operative import audit, records
 from operative.db import session_scope
 from operative.models import Approval, Delivery, Document, Event, Obligation
-from tests.flows.conftest import ScriptedApprover, obligation_id
-
-
-def _artifacts(flow_run_id: str) -> list[object]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
 
 
 def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgement(
@@ -60,7 +50,7 @@ def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgemen
     letters = [m for m in inbox if m.get("attachments")]
     assert len(letters) == 1, "exactly one transmittal, with the resolution attached"
     assert letters[0]["body"] == corrected == drafts[1].body, "the PGA gets the approved letter"
-    assert run_id and _artifacts(run_id)
+    assert run_id and artifacts_of(run_id)
 
     with session_scope() as session:
         records.add_record(

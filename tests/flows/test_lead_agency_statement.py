@@ -27,7 +27,7 @@ from operative.models import (
     Record,
 )
 from operative.settings import REPO_ROOT
-from tests.flows.conftest import ScriptedApprover, obligation_id
+from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
 
 CIRCULATION = "obligation:{}:statement:circulation"
 
@@ -63,16 +63,6 @@ def _circulation_deliveries(ob: int) -> list[Delivery]:
     with session_scope() as session:
         message = session.exec(select(Message).where(Message.key == CIRCULATION.format(ob))).one()
         return list(session.exec(select(Delivery).where(Delivery.message_id == message.id)).all())
-
-
-def _artifacts(flow_run_id: str) -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
 
 
 def test_statement_approved_after_a_rejection_is_circulated_once_and_done_after_its_use(
@@ -134,7 +124,7 @@ def test_statement_approved_after_a_rejection_is_circulated_once_and_done_after_
         )
         assert audit.verify(session)[1] == []
     assert run_id is not None
-    assert f"obligation-{ob}-people" in {a.key for a in _artifacts(run_id)}
+    assert f"obligation-{ob}-people" in {a.key for a in artifacts_of(run_id)}
 
 
 def test_the_drafter_and_users_without_the_directors_role_cannot_approve_the_statement(

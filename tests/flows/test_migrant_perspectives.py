@@ -14,7 +14,7 @@ from flows.migrant_perspectives import migrant_perspectives
 from operative import audit, calendar, records
 from operative.db import session_scope
 from operative.models import Document, Event, Obligation, StepRecord
-from tests.flows.conftest import obligation_id
+from tests.flows.conftest import artifacts_of, obligation_id
 
 
 def _at(day: dt.date) -> pendulum.DateTime:
@@ -45,16 +45,6 @@ def _run(ob: int, day: dt.date) -> str:
 def _alerts(data_dir: Path) -> list[dict[str, Any]]:
     inbox = [json.loads(p.read_text()) for p in (data_dir / "inbox").glob("*.json")]
     return [m for m in inbox if m["recipient"] == "focal_point"]
-
-
-def _artifacts(flow_run_id: str) -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
 
 
 def test_each_lapse_alerts_the_focal_point_once_and_the_report_closes_the_obligation(
@@ -108,7 +98,7 @@ def test_each_lapse_alerts_the_focal_point_once_and_the_report_closes_the_obliga
         assert {"activity.recorded", "document.drafted", "obligation.status"} <= kinds
         assert audit.verify(session)[1] == []
     assert run_id is not None
-    keys = {a.key for a in _artifacts(run_id)}
+    keys = {a.key for a in artifacts_of(run_id)}
     assert {f"obligation-{ob}-report", f"obligation-{ob}-progress"} <= keys
 
     assert _run(ob, dt.date(2013, 10, 6)) == "done"

@@ -489,10 +489,24 @@ class _AknReader:
         """(verb, verb as written, addressee): from the markup, else from the text."""
         verb_element = None
         if holder is not None:
-            verb_element = next((i for i in holder.iter(_Q + "i") if self.referred(i)), None)
+            # Only a verb the paragraph's text shows counts: an empty element, or one outside
+            # the text's blocks, marks nothing, and the verb is read from the text instead.
+            verb_element = next(
+                (
+                    i
+                    for i in holder.iter(_Q + "i")
+                    if self.referred(i) and _text(i) and _text(i) in text
+                ),
+                None,
+            )
         if verb_element is not None:
             role = next(holder.iter(_Q + "role"), None) if holder is not None else None
-            return self.referred(verb_element), _text(verb_element), _text(role) or None
+            addressee = _text(role)
+            return (
+                self.referred(verb_element),
+                _text(verb_element),
+                addressee if addressee and addressee in text else None,
+            )
         found = match_verb(text, language, preambular=kind == "preambular")
         if found is None:
             return None, None, None
@@ -548,6 +562,10 @@ class _AknReader:
             text = " ".join(_text(p) for p in _blocks(holder) if _text(p))
             verb, verb_text, addressee = self._classified("operative", text, holder, language)
             eid = element.get("eId") or naming.operative_eid(num)
+            points = self._points(element, eid)
+            if not text and not points:
+                # The text reader never sees such a paragraph ("1." alone opens nothing).
+                raise self.error(element, f"operative paragraph {num} has no text")
             paragraphs.append(
                 Paragraph(
                     kind="operative",
@@ -557,7 +575,7 @@ class _AknReader:
                     verb_text=verb_text,
                     addressee=addressee,
                     text=text,
-                    subparagraphs=self._points(element, eid),
+                    subparagraphs=points,
                 )
             )
         if not paragraphs:

@@ -501,11 +501,11 @@ class _AknReader:
             )
         if verb_element is not None:
             role = next(holder.iter(_Q + "role"), None) if holder is not None else None
-            addressee = _text(role)
+            marked = _text(role)
             return (
                 self.referred(verb_element),
                 _text(verb_element),
-                addressee if addressee and addressee in text else None,
+                marked if marked and marked in text else None,
             )
         found = match_verb(text, language, preambular=kind == "preambular")
         if found is None:

@@ -216,3 +216,35 @@ def resume_with_decision(
             time.sleep(0.2)
             continue
         return "the waiting run was resumed"
+
+
+def deliver_decision(data_dir: Path, flow_run_id: str | None, approval_id: int, token: str) -> str:
+    """Resume the run waiting for a recorded decision, on whichever reachable Prefect server
+    knows it (the configured one, or a local server of this data dir); says what happened.
+
+    Used by the CLI and the web app after :func:`operative.approvals.decide` has committed:
+    the decision is in the register already, so failing to reach a run loses nothing.
+    """
+    urls = recorded_api_urls(data_dir)
+    if flow_run_id is None or not urls:
+        return "no run is waiting on a reachable Prefect server: the next run reads the decision"
+    outcome = "the run is not known to a reachable Prefect server; the next run reads the decision"
+    previous = os.environ.get("PREFECT_API_URL")
+    try:
+        for url in urls:
+            os.environ["PREFECT_API_URL"] = url
+            try:
+                outcome = resume_with_decision(flow_run_id, approval_id, token)
+            except Exception as exc:  # the decision is recorded; reaching the run is a bonus
+                outcome = (
+                    f"could not reach the Prefect server ({type(exc).__name__}); "
+                    "the next run reads the decision"
+                )
+            if "not known" not in outcome:
+                break
+    finally:
+        if previous is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = previous
+    return outcome

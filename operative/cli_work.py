@@ -297,30 +297,9 @@ def approve(
         session.commit()
         run_id = decided.approval.flow_run_id
     typer.echo(f"Approval {approval} {decided.approval.decision} by {actor}.")
-    from flows.runtime import recorded_api_urls
+    from flows.runtime import deliver_decision
 
-    urls = recorded_api_urls(get_settings().data_dir)
-    if run_id is None or not urls:
-        typer.echo(
-            "No run is waiting on a reachable Prefect server: the next run reads the decision."
-        )
-        return
-    import os
-
-    from flows.runtime import resume_with_decision
-
-    outcome = "the run is not known to a reachable Prefect server; the next run reads the decision"
-    for url in urls:
-        os.environ["PREFECT_API_URL"] = url
-        try:
-            outcome = resume_with_decision(run_id, approval, decided.token)
-        except Exception as exc:  # the decision is recorded; reaching the run is a bonus
-            outcome = (
-                f"could not reach the Prefect server ({type(exc).__name__}); "
-                "the next run reads the decision"
-            )
-        if "not known" not in outcome:
-            break
+    outcome = deliver_decision(get_settings().data_dir, run_id, approval, decided.token)
     typer.echo(outcome[0].upper() + outcome[1:] + ".")
 
 

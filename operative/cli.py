@@ -524,6 +524,10 @@ from operative.cli_serve import register as _register_serve_commands  # noqa: E4
 
 _register_serve_commands(app)
 
+from operative.cli_web import register as _register_web_commands  # noqa: E402
+
+_register_web_commands(app)
+
 
 def main() -> None:
     """Entry point of the ``operative`` script."""

@@ -31,6 +31,14 @@ class SubmissionError(ValueError):
     """A submission or review that cannot be recorded."""
 
 
+class UnsupportedFileType(SubmissionError):
+    """A file of a type not in :data:`ATTACHMENT_TYPES`."""
+
+
+class FileTooLarge(SubmissionError):
+    """A file over :data:`MAX_ATTACHMENT_BYTES`."""
+
+
 def portal_token(obligation_id: int, iso3: str, *, expires_at: dt.datetime) -> str:
     """The token of one state's submission link."""
     return tokens.sign(PORTAL_PURPOSE, {"o": obligation_id, "s": iso3}, expires_at=expires_at)
@@ -119,12 +127,12 @@ def submit(
         name, data = attachment
         suffix = Path(name).suffix.lower()
         if suffix not in ATTACHMENT_TYPES:
-            raise SubmissionError(
+            raise UnsupportedFileType(
                 f"{name}: files of type {suffix or '(none)'} are not accepted "
                 f"(accepted: {', '.join(sorted(ATTACHMENT_TYPES))})"
             )
         if len(data) > MAX_ATTACHMENT_BYTES:
-            raise SubmissionError(
+            raise FileTooLarge(
                 f"{name}: {len(data):,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,}"
             )
         if not data:

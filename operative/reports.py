@@ -1,0 +1,553 @@
+"""The progress report for the Council, and the register as spreadsheets.
+
+One reading of the register serves the web pages, the API, the exports and ``operative
+report``: :func:`obligation_rows` (one row per operative paragraph), :func:`position_rows` (one
+row per Member State of a national-positions campaign), and :func:`build_report`, rendered as
+Markdown (:func:`report_markdown`) or as a printable HTML page (:func:`report_html`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from operative import calendar, positions
+from operative.models import (
+    Approval,
+    Delivery,
+    DeliveryStatus,
+    MemberState,
+    Message,
+    Obligation,
+    ObligationStatus,
+    Paragraph,
+    Record,
+    Resolution,
+    Submission,
+)
+from operative.obligations import is_overdue, load_playbooks
+from operative.settings import get_settings
+
+OBLIGATION_COLUMNS = (
+    "id",
+    "resolution",
+    "paragraph",
+    "verb",
+    "addressee",
+    "playbook",
+    "status",
+    "progress",
+    "due_at",
+    "overdue",
+    "next_action",
+    "approvals_pending",
+    "deliveries_sent",
+    "deliveries_failed",
+    "last_flow_run_id",
+)
+POSITION_COLUMNS = (
+    "state",
+    "name",
+    "language",
+    "invited",
+    "reminded",
+    "received",
+    "verdict",
+    "reviewer",
+    "attachment",
+)
+# A spreadsheet opens a cell starting with one of these as a formula: a text from a Member
+# State must never run as one, so such a value is written with a leading apostrophe.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def local_time(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
+    """A stored UTC time in the configured zone (Geneva by default); empty for none."""
+    if value is None:
+        return ""
+    return str(pendulum.instance(value).in_timezone(get_settings().timezone).format(fmt))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What is known about one obligation besides its own row."""
+
+    pending_approvals: list[Approval] = field(default_factory=list)
+    sent: int = 0
+    failed: int = 0
+
+
+def _counts(session: Session, obligation_ids: Sequence[int]) -> dict[int, Counts]:
+    if not obligation_ids:
+        return {}
+    waiting: dict[int, list[Approval]] = {}
+    for approval in session.exec(
+        select(Approval)
+        .where(col(Approval.decision).is_(None), col(Approval.obligation_id).in_(obligation_ids))
+        .order_by(col(Approval.requested_at), col(Approval.id))
+    ):
+        waiting.setdefault(approval.obligation_id, []).append(approval)
+    tallies: dict[tuple[int, str], int] = {}
+    for obligation_id, status, count in session.exec(
+        select(Message.obligation_id, Delivery.status, func.count())
+        .join(Message, col(Delivery.message_id) == Message.id)
+        .where(col(Message.obligation_id).in_(obligation_ids))
+        .group_by(col(Message.obligation_id), col(Delivery.status))
+    ):
+        if obligation_id is not None:
+            tallies[(obligation_id, str(status))] = int(count)
+    return {
+        oid: Counts(
+            pending_approvals=waiting.get(oid, []),
+            sent=tallies.get((oid, DeliveryStatus.sent.value), 0),
+            failed=tallies.get((oid, DeliveryStatus.failed.value), 0),
+        )
+        for oid in obligation_ids
+    }
+
+
+def next_action(session: Session, obligation: Obligation, counts: Counts) -> str:
+    """What has to happen next for an obligation, in a few words for the secretariat."""
+    status = ObligationStatus(obligation.status)
+    if status is ObligationStatus.cancelled:
+        return "None: cancelled"
+    if counts.pending_approvals:
+        first = counts.pending_approvals[0]
+        return (
+            f"Decision by {first.role_asked.replace('_', ' ')} ({first.step}, approval {first.id})"
+        )
+    if counts.failed:
+        plural = "delivery" if counts.failed == 1 else "deliveries"
+        return f"Retry {counts.failed} failed {plural}"
+    if status is ObligationStatus.done:
+        return "None: done"
+    if status is ObligationStatus.planned:
+        return f"Start the {obligation.playbook} flow"
+    if obligation.playbook == "national_positions" and obligation.id is not None:
+        summary = positions.summarise(session, obligation.id)
+        if summary.unreviewed:
+            return f"Review {summary.unreviewed} received national positions"
+        return f"Collect national positions ({summary.received} of {summary.invited} received)"
+    if status is ObligationStatus.awaiting_approval:
+        return "Run the flow again: the decision is in the register"
+    return f"Run the {obligation.playbook} flow again to carry on"
+
+
+@dataclass(frozen=True)
+class ObligationLine:
+    """An obligation with its paragraph and resolution, as pages, exports and reports show it."""
+
+    obligation: Obligation
+    paragraph: Paragraph
+    resolution: Resolution
+    counts: Counts
+    overdue: bool
+    next_action: str
+
+    def as_row(self) -> dict[str, Any]:
+        o, p, r = self.obligation, self.paragraph, self.resolution
+        return {
+            "id": o.id,
+            "resolution": f"{r.body} {r.number}",
+            "paragraph": p.num,
+            "verb": p.verb_text or p.verb or "",
+            "addressee": p.addressee or "",
+            "playbook": o.playbook,
+            "status": ObligationStatus(o.status).value,
+            "progress": o.progress,
+            "due_at": local_time(o.due_at),
+            "overdue": self.overdue,
+            "next_action": self.next_action,
+            "approvals_pending": len(self.counts.pending_approvals),
+            "deliveries_sent": self.counts.sent,
+            "deliveries_failed": self.counts.failed,
+            "last_flow_run_id": o.last_flow_run_id or "",
+        }
+
+
+def obligation_lines(
+    session: Session,
+    *,
+    resolution_id: int | None = None,
+    obligation_ids: Sequence[int] | None = None,
+) -> list[ObligationLine]:
+    """Obligations in register order (resolution, then paragraph), with what they wait for."""
+    query = (
+        select(Obligation, Paragraph, Resolution)
+        .join(Paragraph, col(Obligation.paragraph_id) == Paragraph.id)
+        .join(Resolution, col(Paragraph.resolution_id) == Resolution.id)
+        .order_by(col(Resolution.id), col(Paragraph.position))
+    )
+    if resolution_id is not None:
+        query = query.where(Paragraph.resolution_id == resolution_id)
+    if obligation_ids is not None:
+        query = query.where(col(Obligation.id).in_(obligation_ids))
+    rows = session.exec(query).all()
+    counts = _counts(session, [o.id for o, _p, _r in rows if o.id is not None])
+    now = calendar.now()
+    lines = []
+    for obligation, paragraph, resolution in rows:
+        tally = counts.get(obligation.id or 0, Counts())
+        lines.append(
+            ObligationLine(
+                obligation=obligation,
+                paragraph=paragraph,
+                resolution=resolution,
+                counts=tally,
+                overdue=is_overdue(obligation, now),
+                next_action=next_action(session, obligation, tally),
+            )
+        )
+    return lines
+
+
+def obligation_rows(session: Session, *, resolution_id: int | None = None) -> list[dict[str, Any]]:
+    """One plain row per obligation, columns :data:`OBLIGATION_COLUMNS`."""
+    return [line.as_row() for line in obligation_lines(session, resolution_id=resolution_id)]
+
+
+def campaigns(session: Session) -> list[Obligation]:
+    """Obligations that collect national positions, oldest first."""
+    return list(
+        session.exec(
+            select(Obligation)
+            .where(Obligation.playbook == "national_positions")
+            .order_by(col(Obligation.id))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    """One Member State in a national-positions campaign (invited or not)."""
+
+    state: MemberState
+    submission: Submission | None
+
+    @property
+    def verdict(self) -> str:
+        row = self.submission
+        if row is None or row.received_at is None:
+            return ""
+        return row.verdict or "to review"
+
+    def as_row(self) -> dict[str, Any]:
+        row = self.submission
+        return {
+            "state": self.state.iso3,
+            "name": self.state.name_en,
+            "language": self.state.language,
+            "invited": local_time(row.invited_at, "YYYY-MM-DD") if row else "",
+            "reminded": local_time(row.reminded_at, "YYYY-MM-DD") if row else "",
+            "received": local_time(row.received_at, "YYYY-MM-DD") if row else "",
+            "verdict": self.verdict,
+            "reviewer": (row.reviewer or "") if row else "",
+            "attachment": (row.attachment_name or "") if row else "",
+        }
+
+
+POSITION_STATES = ("invited", "reminded", "received", "not_received", "to_review", "reviewed")
+
+
+def position_lines(
+    session: Session,
+    obligation_id: int,
+    *,
+    language: str | None = None,
+    state: str | None = None,
+    verdict: str | None = None,
+    search: str | None = None,
+) -> list[PositionLine]:
+    """Every active Member State with its submission to a campaign, filtered, by ISO code.
+
+    ``state`` is one of :data:`POSITION_STATES`; ``verdict`` one of
+    :data:`operative.positions.VERDICTS`; ``search`` matches the code or a name.
+    """
+    if state is not None and state not in POSITION_STATES:
+        raise ValueError(f"state {state!r}: expected one of {', '.join(POSITION_STATES)}")
+    if verdict is not None and verdict not in positions.VERDICTS:
+        raise ValueError(f"verdict {verdict!r}: expected one of {', '.join(positions.VERDICTS)}")
+    query = (
+        select(MemberState, Submission)
+        .outerjoin(
+            Submission,
+            sa.and_(
+                col(Submission.member_state_iso3) == col(MemberState.iso3),
+                col(Submission.obligation_id) == obligation_id,
+            ),
+        )
+        .where(col(MemberState.active))
+        .order_by(col(MemberState.iso3))
+    )
+    if language:
+        query = query.where(MemberState.language == language)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            sa.or_(
+                func.lower(MemberState.iso3).like(pattern),
+                func.lower(MemberState.name_en).like(pattern),
+                func.lower(MemberState.name_fr).like(pattern),
+                func.lower(MemberState.name_es).like(pattern),
+            )
+        )
+    conditions = {
+        "invited": col(Submission.invited_at).is_not(None),
+        "reminded": col(Submission.reminded_at).is_not(None),
+        "received": col(Submission.received_at).is_not(None),
+        "not_received": sa.and_(
+            col(Submission.invited_at).is_not(None), col(Submission.received_at).is_(None)
+        ),
+        "to_review": sa.and_(
+            col(Submission.received_at).is_not(None), col(Submission.verdict).is_(None)
+        ),
+        "reviewed": col(Submission.verdict).is_not(None),
+    }
+    if state:
+        query = query.where(conditions[state])
+    if verdict:
+        query = query.where(Submission.verdict == verdict)
+    return [PositionLine(member, row) for member, row in session.exec(query).all()]
+
+
+def position_rows(session: Session, obligation_id: int) -> list[dict[str, Any]]:
+    """One plain row per Member State of a campaign, columns :data:`POSITION_COLUMNS`."""
+    return [line.as_row() for line in position_lines(session, obligation_id)]
+
+
+def submissions_by_day(session: Session, obligation_id: int) -> list[tuple[dt.date, int]]:
+    """How many positions arrived each day (Geneva dates), in date order."""
+    zone = get_settings().timezone
+    days: dict[dt.date, int] = {}
+    for received in session.exec(
+        select(Submission.received_at).where(
+            Submission.obligation_id == obligation_id, col(Submission.received_at).is_not(None)
+        )
+    ):
+        if received is not None:
+            day = pendulum.instance(received).in_timezone(zone).date()
+            days[day] = days.get(day, 0) + 1
+    return sorted(days.items())
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
+    """Rows as UTF-8 CSV with a header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(name, "")) for name in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def to_xlsx(title: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
+    """Rows as an Excel workbook of one sheet, header in bold and frozen."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append(list(columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append([_cell(row.get(name, "")) for name in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- the progress report -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One operative paragraph in the report."""
+
+    line: ObligationLine
+    title: str
+    approvals: dict[str, int]
+    records: list[Record]
+
+
+@dataclass
+class ResolutionReport:
+    resolution: Resolution
+    items: list[ReportItem]
+    positions: positions.Summary | None = None
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """Where every obligation of the register stands, as of ``as_of``."""
+
+    as_of: dt.datetime
+    resolutions: list[ResolutionReport]
+
+    @property
+    def as_of_local(self) -> str:
+        return local_time(self.as_of, "D MMMM YYYY, HH:mm")
+
+
+def build_report(session: Session, *, resolution_id: int | None = None) -> ProgressReport:
+    """The progress report for one resolution (``LookupError`` if unknown) or for all."""
+    if resolution_id is not None and session.get(Resolution, resolution_id) is None:
+        raise LookupError(f"no resolution with id {resolution_id}")
+    titles = {name: info.title for name, info in load_playbooks().playbooks.items()}
+    lines = obligation_lines(session, resolution_id=resolution_id)
+    ids = [line.obligation.id for line in lines if line.obligation.id is not None]
+    decided: dict[tuple[int, str], int] = {}
+    for obligation_id, decision, count in session.exec(
+        select(Approval.obligation_id, Approval.decision, func.count())
+        .where(col(Approval.obligation_id).in_(ids), col(Approval.decision).is_not(None))
+        .group_by(col(Approval.obligation_id), col(Approval.decision))
+    ):
+        decided[(obligation_id, str(decision))] = int(count)
+    facts: dict[int, list[Record]] = {}
+    for record in session.exec(
+        select(Record)
+        .where(col(Record.obligation_id).in_(ids))
+        .order_by(col(Record.occurred_at), col(Record.id))
+    ):
+        facts.setdefault(record.obligation_id, []).append(record)
+    grouped: dict[int, ResolutionReport] = {}
+    for line in lines:
+        oid = line.obligation.id or 0
+        resolution = line.resolution
+        entry = grouped.setdefault(
+            resolution.id or 0, ResolutionReport(resolution=resolution, items=[])
+        )
+        entry.items.append(
+            ReportItem(
+                line=line,
+                title=titles.get(line.obligation.playbook, line.obligation.playbook),
+                approvals={d: decided.get((oid, d), 0) for d in ("approved", "rejected")},
+                records=facts.get(oid, []),
+            )
+        )
+        if line.obligation.playbook == "national_positions" and entry.positions is None:
+            entry.positions = positions.summarise(session, oid)
+    return ProgressReport(as_of=calendar.now(), resolutions=list(grouped.values()))
+
+
+def _status_words(line: ObligationLine) -> str:
+    words = f"{ObligationStatus(line.obligation.status).value.replace('_', ' ')}"
+    words += f", {line.obligation.progress}%"
+    return words + (", overdue" if line.overdue else "")
+
+
+def report_markdown(report: ProgressReport) -> str:
+    """The progress report as Markdown."""
+    out = [
+        "# Progress report to the Council",
+        "",
+        f"As of {report.as_of_local} ({get_settings().timezone}).",
+        "",
+    ]
+    if not report.resolutions:
+        out += ["No resolution is registered.", ""]
+    for entry in report.resolutions:
+        r = entry.resolution
+        adopted = f", adopted {r.adopted_on:%d %B %Y}" if r.adopted_on else ""
+        out += [f"## {r.body} Resolution No. {r.number}{adopted}", "", f"*{r.title}*", ""]
+        out += [
+            "| OP | Work | Status | Due | Next action |",
+            "|---|---|---|---|---|",
+        ]
+        for item in entry.items:
+            line = item.line
+            due = local_time(line.obligation.due_at, "YYYY-MM-DD") or "—"
+            out.append(
+                f"| {line.paragraph.num} | {_md(item.title)} | {_status_words(line)} | {due} "
+                f"| {_md(line.next_action)} |"
+            )
+        out.append("")
+        for item in entry.items:
+            line = item.line
+            out += [
+                f"### OP {line.paragraph.num}: {item.title}",
+                "",
+                f"{line.paragraph.verb_text or ''} {line.paragraph.addressee or ''}".strip()
+                + f" — {_status_words(line)}.",
+                "",
+                f"- Deliveries: {line.counts.sent} sent, {line.counts.failed} failed.",
+                f"- Approvals: {item.approvals['approved']} approved, "
+                f"{item.approvals['rejected']} rejected, "
+                f"{len(line.counts.pending_approvals)} waiting.",
+            ]
+            out += [
+                f"- {record.kind.capitalize()} ({local_time(record.occurred_at, 'YYYY-MM-DD')}): "
+                f"{_md(shorten(record.text))}"
+                for record in item.records
+            ]
+            out.append("")
+        if entry.positions is not None:
+            s = entry.positions
+            out += [
+                "### National positions",
+                "",
+                f"{s.invited} Member States invited, {s.reminded} reminded, {s.received} "
+                f"positions received, {s.reviewed} reviewed.",
+                "",
+                "| Verdict | Positions |",
+                "|---|---:|",
+                *(
+                    f"| {positions.VERDICT_LABELS[v]} | {s.verdicts.get(v, 0)} |"
+                    for v in positions.VERDICTS
+                ),
+                "",
+            ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def shorten(text: str, limit: int = 240) -> str:
+    """A record's text on one line, cut at a word boundary after ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _md(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def report_html(report: ProgressReport) -> str:
+    """The progress report as a standalone, printable HTML page."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("operative", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    template = environment.get_template("report.html")
+    return template.render(
+        report=report,
+        zone=get_settings().timezone,
+        local_time=local_time,
+        status_words=_status_words,
+        verdict_labels=positions.VERDICT_LABELS,
+        verdicts=positions.VERDICTS,
+        shorten=shorten,
+    )

@@ -1,0 +1,222 @@
+"""What the pages and the API do: each action once, over the core, for both.
+
+Rules stay in the core: who may decide an approval (role, four-eyes) is
+:func:`operative.approvals.decide`'s call, a retry is :func:`operative.notify.outbox.retry`,
+a reassignment :func:`operative.obligations.reassign`, a review
+:func:`operative.positions.review`. The web layer adds who is signed in, the order of
+commit-then-notify, and the background run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session
+
+from operative import approvals, audit, calendar, obligations, positions
+from operative.models import Approval, Delivery, Obligation, ObligationStatus, Paragraph
+from operative.web.auth import Principal
+
+# Runs a recorded decision to the flow run waiting for it: flows.runtime.deliver_decision by
+# default (imported only when called: it may load Prefect).
+Deliverer = Callable[[Path, str | None, int, str], str]
+
+
+class Conflict(ValueError):
+    """The request is sound but the register's state forbids it now (409)."""
+
+
+class AlreadyDecided(Conflict, approvals.ApprovalError):
+    """The approval was decided already."""
+
+
+class NeedsReason(approvals.ApprovalError):
+    """A rejection without a reason."""
+
+
+def default_deliverer(data_dir: Path, run_id: str | None, approval_id: int, token: str) -> str:
+    from flows.runtime import deliver_decision
+
+    return deliver_decision(data_dir, run_id, approval_id, token)
+
+
+@dataclass(frozen=True)
+class Decision:
+    approval: Approval
+    token: str
+    run_id: str | None
+
+
+def decide(
+    session: Session, approval_id: int, *, user: Principal, approve: bool, reason: str
+) -> Decision:
+    """Record a decision the way ``operative approve`` does, and commit it."""
+    approval = session.get(Approval, approval_id)
+    if approval is None:
+        raise LookupError(f"no approval {approval_id}")
+    if approval.decision is not None:
+        raise AlreadyDecided(
+            f"approval {approval_id} was already {approval.decision} by {approval.decided_by}"
+        )
+    if not approve and not " ".join(reason.split()):
+        raise NeedsReason("a rejection needs a reason: say what must change")
+    decided = approvals.decide(
+        session, approval_id, username=user.username, approve=approve, reason=reason
+    )
+    session.commit()
+    return Decision(decided.approval, decided.token, decided.approval.flow_run_id)
+
+
+def retry_delivery(session: Session, delivery_id: int, *, user: Principal) -> Delivery:
+    """Give a failed delivery new attempts (committed); the caller sends it."""
+    from operative.notify.outbox import retry
+
+    delivery = retry(session, delivery_id, actor=user.username)
+    session.commit()
+    return delivery
+
+
+def send_now(delivery_id: int, database_url: str) -> bool:
+    """Send one due delivery now (blocking: call it from a worker thread)."""
+    from operative.notify.dispatch import dispatch_pending
+
+    return dispatch_pending(database_url=database_url, only=[delivery_id]).sent > 0
+
+
+def reassign(
+    session: Session, obligation_id: int, *, user: Principal, playbook: str, reason: str
+) -> Obligation:
+    obligation = obligations.reassign(
+        session, obligation_id, playbook.strip(), actor=user.username, reason=reason.strip()
+    )
+    session.commit()
+    return obligation
+
+
+def review(
+    session: Session, obligation_id: int, iso3: str, *, user: Principal, verdict: str
+) -> None:
+    positions.review(session, obligation_id, iso3, verdict=verdict, reviewer=user.username)
+    session.commit()
+
+
+# --- starting a flow run ----------------------------------------------------------------------
+
+# ``python -m operative``: the same command an officer would type, in a process of its own.
+DEFAULT_RUN_COMMAND: tuple[str, ...] = (sys.executable, "-m", "operative")
+
+
+@dataclass(frozen=True)
+class Launched:
+    obligation_id: int
+    playbook: str
+    pid: int
+    log: Path
+
+
+def _runs_dir(data_dir: Path) -> Path:
+    folder = data_dir / "web-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pid(data_dir: Path, obligation_id: int) -> int | None:
+    """The process of a run started from the web for this obligation, if it still runs."""
+    marker = data_dir / "web-runs" / f"obligation-{obligation_id}.pid"
+    try:
+        pid = int(marker.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and _alive(pid) else None
+
+
+def _spawn(argv: Sequence[str], log_path: Path, data_dir: Path) -> int:
+    env = {**os.environ, "OPERATIVE_DATA_DIR": str(data_dir)}
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # a stop of the web server must not stop the run
+        )
+    # Reap it when it ends, so a long-lived server collects no zombies.
+    threading.Thread(target=process.wait, daemon=True, name=f"reap-{process.pid}").start()
+    return process.pid
+
+
+def trigger_run(
+    session: Session,
+    obligation_id: int,
+    *,
+    user: Principal,
+    data_dir: Path,
+    command: Sequence[str] = DEFAULT_RUN_COMMAND,
+) -> Launched:
+    """Start ``operative run PLAYBOOK --obligation ID --as USER`` in the background.
+
+    The trigger is audited (who, which playbook, the log file) in the same transaction that
+    is committed once the process has started; a start that fails records nothing.
+    """
+    obligation = session.get(Obligation, obligation_id)
+    if obligation is None:
+        raise LookupError(f"no obligation {obligation_id}")
+    if obligation.status == ObligationStatus.cancelled:
+        raise obligations.LifecycleError(f"obligation {obligation_id} is cancelled: nothing to run")
+    paragraph = session.get(Paragraph, obligation.paragraph_id)
+    assert paragraph is not None
+    pid = running_pid(data_dir, obligation_id)
+    if pid is not None:
+        raise Conflict(
+            f"a run of {obligation.playbook} for obligation {obligation_id} is still going "
+            f"(process {pid})"
+        )
+    folder = _runs_dir(data_dir)
+    stamp = calendar.now().strftime("%Y%m%dT%H%M%S")
+    log = folder / f"obligation-{obligation_id}-{stamp}.log"
+    argv = [
+        *command,
+        "run",
+        obligation.playbook,
+        "--resolution",
+        str(paragraph.resolution_id),
+        "--obligation",
+        str(obligation_id),
+        "--as",
+        user.username,
+    ]
+    audit.append(
+        session,
+        actor=user.username,
+        kind="flow.triggered",
+        subject=f"obligation:{obligation_id}",
+        payload={"playbook": obligation.playbook, "via": "web", "log": log.name},
+    )
+    try:
+        pid = _spawn(argv, log, data_dir)
+    except OSError as exc:
+        session.rollback()
+        raise Conflict(f"could not start the run: {exc.strerror or exc}") from None
+    session.commit()
+    marker = folder / f"obligation-{obligation_id}.pid"
+    with suppress(OSError):
+        marker.write_text(str(pid), encoding="ascii")
+    return Launched(obligation_id, obligation.playbook, pid, log)

@@ -1,0 +1,187 @@
+"""The web app: the secretariat's pages, the JSON API and the Member State portal.
+
+:func:`create_app` builds it over one engine for the configured database; :func:`server`
+builds a uvicorn server for it (``operative web`` runs one alone; ``operative serve`` can run
+one beside the Prefect runner). Errors are answered in one place: the core's ``ValueError``
+family and ``LookupError`` become a 4xx page, or a ``{"detail": …}`` JSON body under ``/api``,
+and nothing is committed on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from operative import approvals, obligations, positions, tokens
+from operative.db import get_engine
+from operative.settings import Settings, get_settings
+from operative.web import actions, api, pages, portal
+from operative.web.deps import SignInRequired
+from operative.web.render import render
+
+if TYPE_CHECKING:
+    import uvicorn
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# The first class an exception is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
+    (positions.FileTooLarge, 413),
+    (positions.UnsupportedFileType, 415),
+    (actions.NeedsReason, 422),
+    (actions.Conflict, 409),
+    (approvals.ApprovalError, 403),
+    (obligations.LifecycleError, 409),
+    (positions.SubmissionError, 422),
+    (tokens.TokenError, 403),
+    (LookupError, 404),
+    (ValueError, 400),
+)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def error_response(request: Request, status_code: int, message: str) -> Response:
+    """The one shape of an error: JSON under /api, a page elsewhere."""
+    if _is_api(request):
+        headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+        return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
+    return render(
+        request, "error.html", {"status": status_code, "message": message}, status_code=status_code
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+async def _core_error(request: Request, exc: Exception) -> Response:
+    status = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+    return error_response(request, status, _one_line(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"There is no page at {request.url.path}."
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}."
+    return error_response(request, exc.status_code, message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+    return error_response(request, 422, "; ".join(str(p) for p in problems) or "Invalid input.")
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    if _is_api(request):
+        return error_response(request, 401, "Sign in first: a session cookie or a bearer token.")
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # A portal link is a credential: it must not leak to another site through Referer.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.url.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_command: Sequence[str] = actions.DEFAULT_RUN_COMMAND,
+    deliverer: actions.Deliverer = actions.default_deliverer,
+) -> FastAPI:
+    """The web app over the configured database.
+
+    ``run_command`` is the command line a trigger starts (``python -m operative``, followed by
+    ``run PLAYBOOK …``); ``deliverer`` hands a recorded decision to a waiting flow run.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="operative",
+        summary="Resolutions turned into tracked, scheduled, approved and notified work.",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        # The interactive docs load their scripts from a CDN: off, the schema is enough.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings.effective_database_url)
+    app.state.run_command = tuple(run_command)
+    app.state.deliverer = deliverer
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.router)
+    app.include_router(portal.router)
+    app.include_router(pages.router)
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        SignInRequired: _sign_in,
+        StarletteHTTPException: _http_error,
+        RequestValidationError: _validation_error,
+        ValueError: _core_error,
+        LookupError: _core_error,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)
+    app.middleware("http")(_security_headers)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def server(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    app: FastAPI | None = None,
+    log_level: str = "info",
+) -> uvicorn.Server:
+    """A uvicorn server for the app (not started): ``server().run()``, or ``await
+    server().serve()`` inside an event loop, or in a thread beside other work."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app or create_app(),
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return uvicorn.Server(config)

@@ -1,0 +1,99 @@
+"""The dependencies every route shares: the session, who is signed in, and what they may do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from operative.settings import Settings
+from operative.web.auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Principal,
+    csrf_matches,
+    principal,
+)
+
+
+class SignInRequired(Exception):
+    """No valid session or token: pages redirect to sign-in, the API answers 401."""
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; nothing is committed unless an action commits it."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def data_dir(request: Request) -> Path:
+    return get_settings_dep(request).data_dir
+
+
+def optional_user(request: Request, session: SessionDep) -> Principal | None:
+    """The signed-in user, if any (read once per request)."""
+    if not hasattr(request.state, "principal"):
+        request.state.principal = principal(
+            session,
+            cookie=request.cookies.get(SESSION_COOKIE),
+            authorization=request.headers.get("authorization"),
+        )
+    found: Principal | None = request.state.principal
+    return found
+
+
+def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    if user is None:
+        raise SignInRequired()
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(require_user)]
+
+
+async def require_change(request: Request, user: CurrentUser) -> Principal:
+    """A user who may change things, whose request carries its CSRF token when it came with
+    the session cookie (form field or header)."""
+    if user.via == "cookie":
+        given = request.headers.get(CSRF_HEADER)
+        content_type = request.headers.get("content-type", "")
+        if not given and content_type.startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+        if not csrf_matches(user.csrf, given):
+            raise HTTPException(
+                403, "The form's security token is missing or wrong: reload the page and try again."
+            )
+    if not user.can_change:
+        raise HTTPException(403, f"{user.username} may only view: viewers cannot change anything.")
+    return user
+
+
+Changer = Annotated[Principal, Depends(require_change)]
+
+
+def require_officer(user: Changer) -> Principal:
+    if not user.is_officer:
+        raise HTTPException(403, f"{user.username} may not do this: it needs the role 'officer'.")
+    return user
+
+
+Officer = Annotated[Principal, Depends(require_officer)]

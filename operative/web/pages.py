@@ -1,0 +1,461 @@
+"""The secretariat's pages: server-rendered HTML, plain forms that POST and redirect (303).
+
+Every page works without JavaScript; htmx only refreshes the positions table as filters change
+and appends older timeline entries in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from operative import positions, reports
+from operative.ics import deadlines_ics
+from operative.models import Submission
+from operative.obligations import load_playbooks
+from operative.web import actions, queries
+from operative.web.auth import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    SIGNIN_COOKIE,
+    authenticate,
+    csrf_matches,
+    new_session,
+    new_signin_token,
+    signin_csrf,
+)
+from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep
+from operative.web.render import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: "//evil.example" or "https://…" would make sign-in an open redirect.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _secure(settings: SettingsDep) -> bool:
+    return settings.public_url.startswith("https://")
+
+
+# --- signing in and out -----------------------------------------------------------------------
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, settings: SettingsDep, next: str = "/") -> HTMLResponse:
+    cookie, csrf = new_signin_token()
+    response = render(request, "signin.html", {"signin_csrf": csrf, "next": _safe_next(next)})
+    response.set_cookie(
+        SIGNIN_COOKIE, cookie, httponly=True, samesite="lax", secure=_secure(settings), path="/"
+    )
+    return response
+
+
+@router.post("/signin", response_model=None)
+def signin(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    if not csrf_matches(signin_csrf(request.cookies.get(SIGNIN_COOKIE)), csrf_token):
+        raise HTTPException(403, "The sign-in form expired or was not ours: reload it and retry.")
+    user = authenticate(session, username, password)
+    if user is None:
+        cookie, csrf = new_signin_token()
+        response: Response = render(
+            request,
+            "signin.html",
+            {
+                "signin_csrf": csrf,
+                "next": _safe_next(next),
+                "error": "Unknown user or wrong password.",
+                "username": username,
+            },
+            status_code=401,
+        )
+        response.set_cookie(
+            SIGNIN_COOKIE, cookie, httponly=True, samesite="lax", secure=_secure(settings)
+        )
+        return response
+    token, _csrf = new_session(user.username)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(settings),
+        path="/",
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, user: CurrentUser) -> RedirectResponse:
+    form = await request.form()
+    given = form.get(CSRF_FIELD)
+    if not csrf_matches(user.csrf, given if isinstance(given, str) else None):
+        raise HTTPException(403, "The form's security token is missing or wrong.")
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- overview and one obligation --------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> HTMLResponse:
+    return render(
+        request,
+        "overview.html",
+        {
+            "blocks": queries.overview(session),
+            "prefect": queries.prefect_ui_base(settings.data_dir),
+            "flow_run_url": queries.flow_run_url,
+        },
+    )
+
+
+@router.get("/obligations/{obligation_id}", response_class=HTMLResponse)
+def obligation_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    obligation_id: int,
+    offset: Offset = 0,
+    limit: Limit = queries.DEFAULT_LIMIT,
+) -> HTMLResponse:
+    detail = queries.obligation_detail(session, obligation_id)
+    events = queries.events_page(session, obligation_id, limit=limit, offset=offset)
+    context = {
+        "detail": detail,
+        "events": events,
+        "prefect": queries.prefect_ui_base(settings.data_dir),
+        "flow_run_url": queries.flow_run_url,
+        "playbooks": load_playbooks().playbooks,
+        "running": actions.running_pid(settings.data_dir, obligation_id),
+    }
+    if request.headers.get("HX-Request") and offset:
+        return render(request, "_timeline_rows.html", context)
+    return render(request, "obligation.html", context)
+
+
+@router.post("/obligations/{obligation_id}/run")
+def obligation_run(
+    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, obligation_id: int
+) -> RedirectResponse:
+    launched = actions.trigger_run(
+        session,
+        obligation_id,
+        user=user,
+        data_dir=settings.data_dir,
+        command=request.app.state.run_command,
+    )
+    return redirect(
+        f"/obligations/{obligation_id}",
+        f"Started {launched.playbook} for obligation {obligation_id} (process {launched.pid}); "
+        f"its output goes to {launched.log.name}.",
+    )
+
+
+@router.post("/obligations/{obligation_id}/reassign")
+def obligation_reassign(
+    session: SessionDep,
+    user: Officer,
+    obligation_id: int,
+    playbook: Annotated[str, Form(max_length=80)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    actions.reassign(session, obligation_id, user=user, playbook=playbook, reason=reason)
+    return redirect(
+        f"/obligations/{obligation_id}", f"Obligation {obligation_id} now follows {playbook}."
+    )
+
+
+# --- national positions -----------------------------------------------------------------------
+
+
+@router.get("/positions", response_class=HTMLResponse)
+def positions_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    obligation: int | None = None,
+    language: Annotated[str | None, Query(max_length=2)] = None,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    verdict: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=80)] = None,
+) -> HTMLResponse:
+    view = queries.positions_view(
+        session,
+        obligation_id=obligation,
+        language=language or None,
+        state=state or None,
+        verdict=verdict or None,
+        search=q or None,
+    )
+    filters = {
+        "language": language or "",
+        "state": state or "",
+        "verdict": verdict or "",
+        "q": q or "",
+    }
+    return render(
+        request,
+        "positions.html",
+        {
+            "view": view,
+            "filters": filters,
+            "states": reports.POSITION_STATES,
+            "verdicts": positions.VERDICTS,
+            "verdict_labels": positions.VERDICT_LABELS,
+        },
+    )
+
+
+@router.post("/positions/{obligation_id}/{iso3}/review")
+def positions_review(
+    session: SessionDep,
+    user: Officer,
+    obligation_id: int,
+    iso3: str,
+    verdict: Annotated[str, Form(max_length=40)],
+) -> RedirectResponse:
+    actions.review(session, obligation_id, iso3, user=user, verdict=verdict)
+    return redirect(
+        f"/positions?{urlencode({'obligation': obligation_id})}#state-{iso3.upper()}",
+        f"{iso3.upper()}: {positions.VERDICT_LABELS.get(verdict, verdict)}.",
+    )
+
+
+@router.get("/positions/{obligation_id}/{iso3}/file")
+def positions_file(
+    session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: int, iso3: str
+) -> FileResponse:
+    from sqlmodel import select
+
+    row = session.exec(
+        select(Submission).where(
+            Submission.obligation_id == obligation_id,
+            Submission.member_state_iso3 == iso3.upper(),
+        )
+    ).first()
+    if row is None or not row.attachment_path:
+        raise LookupError(f"no file from {iso3.upper()} for obligation {obligation_id}")
+    path = Path(row.attachment_path).resolve()
+    if not path.is_relative_to(settings.data_dir.resolve()) or not path.is_file():
+        raise LookupError(f"the file from {iso3.upper()} is no longer in the data dir")
+    return FileResponse(path, filename=row.attachment_name or path.name)
+
+
+# --- approvals --------------------------------------------------------------------------------
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    state: Annotated[str, Query(max_length=10)] = "pending",
+    offset: Offset = 0,
+    limit: Limit = queries.DEFAULT_LIMIT,
+) -> HTMLResponse:
+    page = queries.approvals_page(session, state=state, limit=limit, offset=offset)
+    history = {
+        item.approval.id: queries.approval_history(session, item.approval) for item in page.items
+    }
+    return render(
+        request,
+        "approvals.html",
+        {"page": page, "state": state, "history": history, "states": queries.APPROVAL_STATES},
+    )
+
+
+@router.post("/approvals/{approval_id}/decide")
+async def approvals_decide(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Changer,
+    approval_id: int,
+    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> RedirectResponse:
+    decided = await run_in_threadpool(
+        actions.decide,
+        session,
+        approval_id,
+        user=user,
+        approve=decision == "approve",
+        reason=reason,
+    )
+    outcome = await run_in_threadpool(
+        request.app.state.deliverer, settings.data_dir, decided.run_id, approval_id, decided.token
+    )
+    return redirect(
+        "/approvals",
+        f"Approval {approval_id} {decided.approval.decision} by {user.username}: {outcome}.",
+    )
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+
+@router.get("/deliveries", response_class=HTMLResponse)
+def deliveries_page(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    status: Annotated[str, Query(max_length=10)] = "failed",
+    offset: Offset = 0,
+    limit: Limit = queries.DEFAULT_LIMIT,
+) -> HTMLResponse:
+    page = queries.deliveries_page(
+        session, status=status or None if status != "all" else None, limit=limit, offset=offset
+    )
+    return render(
+        request,
+        "deliveries.html",
+        {"page": page, "status": status, "states": ("failed", "pending", "sent", "all")},
+    )
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+async def deliveries_retry(
+    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, delivery_id: int
+) -> RedirectResponse:
+    await run_in_threadpool(actions.retry_delivery, session, delivery_id, user=user)
+    sent = await run_in_threadpool(actions.send_now, delivery_id, settings.effective_database_url)
+    back = request.headers.get("referer") or "/deliveries"
+    target = back if back.startswith(settings.public_url) or back.startswith("/") else "/deliveries"
+    message = (
+        f"Delivery {delivery_id} sent."
+        if sent
+        else f"Delivery {delivery_id} was retried but not sent: see its last error."
+    )
+    return redirect(target, message)
+
+
+# --- calendar, exports, report ----------------------------------------------------------------
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    return render(
+        request,
+        "calendar.html",
+        {"deadlines": queries.deadlines(session), "days_to": queries.days_to},
+    )
+
+
+@router.get("/calendar.ics")
+def calendar_ics(session: SessionDep, user: CurrentUser) -> Response:
+    return Response(
+        deadlines_ics(session),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="operative-deadlines.ics"'},
+    )
+
+
+@router.get("/exports", response_class=HTMLResponse)
+def exports_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
+    return render(
+        request,
+        "exports.html",
+        {"campaigns": reports.campaigns(session), "blocks": queries.overview(session)},
+    )
+
+
+def _download(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/exports/obligations.{extension}")
+def export_obligations(
+    session: SessionDep, user: CurrentUser, extension: str, resolution: int | None = None
+) -> Response:
+    rows = reports.obligation_rows(session, resolution_id=resolution)
+    if extension == "csv":
+        return _download(
+            reports.to_csv(reports.OBLIGATION_COLUMNS, rows),
+            "text/csv; charset=utf-8",
+            "obligations.csv",
+        )
+    if extension == "xlsx":
+        data = reports.to_xlsx("obligations", reports.OBLIGATION_COLUMNS, rows)
+        return _download(data, XLSX, "obligations.xlsx")
+    raise LookupError(f"no export as .{extension} (csv or xlsx)")
+
+
+@router.get("/exports/positions.{extension}")
+def export_positions(
+    session: SessionDep, user: CurrentUser, extension: str, obligation: int | None = None
+) -> Response:
+    view = queries.positions_view(session, obligation_id=obligation, limit=1)
+    if view.campaign is None or view.campaign.id is None:
+        raise LookupError("no obligation collects national positions")
+    rows = reports.position_rows(session, view.campaign.id)
+    if extension == "csv":
+        return _download(
+            reports.to_csv(reports.POSITION_COLUMNS, rows),
+            "text/csv; charset=utf-8",
+            "positions.csv",
+        )
+    if extension == "xlsx":
+        data = reports.to_xlsx("positions", reports.POSITION_COLUMNS, rows)
+        return _download(data, XLSX, "positions.xlsx")
+    raise LookupError(f"no export as .{extension} (csv or xlsx)")
+
+
+@router.get("/reports/progress", response_class=HTMLResponse)
+def report_page(
+    session: SessionDep, user: CurrentUser, resolution: int | None = None
+) -> HTMLResponse:
+    report = reports.build_report(session, resolution_id=resolution)
+    response = HTMLResponse(reports.report_html(report))
+    # The printable report carries its own stylesheet inline, and no script at all.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return response
+
+
+@router.get("/reports/progress.md")
+def report_markdown(
+    session: SessionDep, user: CurrentUser, resolution: int | None = None
+) -> Response:
+    report = reports.build_report(session, resolution_id=resolution)
+    return Response(
+        reports.report_markdown(report),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="progress-report.md"'},
+    )

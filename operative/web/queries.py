@@ -1,0 +1,485 @@
+"""What the pages and the API read: one function per view, shared by both.
+
+Every list here is paginated by ``limit``/``offset`` and returns its total, so the API and the
+pages page the same way; the heavy lists (events, deliveries) are counted and sliced in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from operative import calendar, positions, reports
+from operative.models import (
+    Activity,
+    Approval,
+    Delivery,
+    DeliveryStatus,
+    Document,
+    Event,
+    Message,
+    Obligation,
+    ObligationStatus,
+    Record,
+    Resolution,
+    Submission,
+)
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.limit
+        return following if following < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+
+def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
+    """A limit within 1..MAX_LIMIT and an offset of at least 0."""
+    wanted = DEFAULT_LIMIT if limit is None else limit
+    return max(1, min(MAX_LIMIT, wanted)), max(0, offset or 0)
+
+
+def _slice(items: Sequence[T], limit: int, offset: int) -> Paged[T]:
+    return Paged(list(items[offset : offset + limit]), len(items), limit, offset)
+
+
+# --- Prefect links (read from files only: the web app never imports Prefect) -----------------
+
+
+def prefect_ui_base(data_dir: Path) -> str | None:
+    """Where a flow run can be looked at: ``PREFECT_UI_URL``, else the API of the configured
+    or a recorded local server (``<data dir>/prefect/servers/*.url``), without its ``/api``."""
+    url = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL")
+    if not url:
+        for path in sorted((data_dir / "prefect" / "servers").glob("*.url")):
+            try:
+                url = path.read_text(encoding="utf-8").strip()
+            except OSError:
+                continue
+            if url:
+                break
+    if not url:
+        return None
+    url = url.rstrip("/")
+    return url[: -len("/api")] if url.endswith("/api") else url
+
+
+def flow_run_url(base: str | None, run_id: str | None) -> str | None:
+    if not base or not run_id:
+        return None
+    return f"{base}/runs/flow-run/{run_id}"
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolutionBlock:
+    resolution: Resolution
+    lines: list[reports.ObligationLine]
+
+
+def overview(session: Session, *, resolution_id: int | None = None) -> list[ResolutionBlock]:
+    """Each resolution with its obligations, in register order."""
+    blocks: dict[int, ResolutionBlock] = {}
+    for line in reports.obligation_lines(session, resolution_id=resolution_id):
+        key = line.resolution.id or 0
+        blocks.setdefault(key, ResolutionBlock(line.resolution, [])).lines.append(line)
+    if resolution_id is None:
+        for resolution in session.exec(select(Resolution).order_by(col(Resolution.id))):
+            blocks.setdefault(resolution.id or 0, ResolutionBlock(resolution, []))
+    return sorted(blocks.values(), key=lambda block: block.resolution.id or 0)
+
+
+def obligations_page(
+    session: Session,
+    *,
+    limit: int,
+    offset: int,
+    resolution_id: int | None = None,
+    status: str | None = None,
+    overdue: bool | None = None,
+) -> Paged[reports.ObligationLine]:
+    if status is not None and status not in {s.value for s in ObligationStatus}:
+        raise ValueError(
+            f"status {status!r}: expected one of {', '.join(s.value for s in ObligationStatus)}"
+        )
+    lines = [
+        line
+        for line in reports.obligation_lines(session, resolution_id=resolution_id)
+        if (status is None or line.obligation.status == status)
+        and (overdue is None or line.overdue == overdue)
+    ]
+    return _slice(lines, limit, offset)
+
+
+def obligation_line(session: Session, obligation_id: int) -> reports.ObligationLine:
+    """One obligation with its paragraph and what it waits for; ``LookupError`` if unknown."""
+    lines = reports.obligation_lines(session, obligation_ids=[obligation_id])
+    if not lines:
+        raise LookupError(f"no obligation {obligation_id}")
+    return lines[0]
+
+
+def resolutions_page(session: Session, *, limit: int, offset: int) -> Paged[Resolution]:
+    total = session.exec(select(func.count()).select_from(Resolution)).one()
+    rows = session.exec(
+        select(Resolution).order_by(col(Resolution.id)).offset(offset).limit(limit)
+    ).all()
+    return Paged(list(rows), int(total), limit, offset)
+
+
+# --- one obligation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObligationDetail:
+    line: reports.ObligationLine
+    approvals: list[Approval]
+    documents: list[Document]
+    records: list[Record]
+    activities: list[Activity]
+    failed_deliveries: list[tuple[Delivery, Message]]
+
+
+def obligation_detail(session: Session, obligation_id: int) -> ObligationDetail:
+    line = obligation_line(session, obligation_id)
+    return ObligationDetail(
+        line=line,
+        approvals=list(
+            session.exec(
+                select(Approval)
+                .where(Approval.obligation_id == obligation_id)
+                .order_by(col(Approval.requested_at).desc(), col(Approval.id).desc())
+            )
+        ),
+        documents=list(
+            session.exec(
+                select(Document)
+                .where(Document.obligation_id == obligation_id)
+                .order_by(col(Document.created_at).desc(), col(Document.id).desc())
+            )
+        ),
+        records=list(
+            session.exec(
+                select(Record)
+                .where(Record.obligation_id == obligation_id)
+                .order_by(col(Record.occurred_at), col(Record.id))
+            )
+        ),
+        activities=list(
+            session.exec(
+                select(Activity)
+                .where(Activity.obligation_id == obligation_id)
+                .order_by(col(Activity.occurred_on), col(Activity.id))
+            )
+        ),
+        failed_deliveries=list(
+            deliveries_page(
+                session, status="failed", obligation_id=obligation_id, limit=MAX_LIMIT, offset=0
+            ).items
+        ),
+    )
+
+
+def _subjects(prefix: str, column: Any) -> Any:
+    return sa.literal(prefix).concat(sa.cast(column, sa.String))
+
+
+def events_page(session: Session, obligation_id: int, *, limit: int, offset: int) -> Paged[Event]:
+    """The audit timeline of an obligation, newest first: its own events and those of its
+    approvals, messages, deliveries and submissions."""
+    related = sa.union_all(
+        select(_subjects("approval:", Approval.id)).where(Approval.obligation_id == obligation_id),
+        select(_subjects("message:", Message.id)).where(Message.obligation_id == obligation_id),
+        select(_subjects("delivery:", Delivery.id))
+        .join(Message, col(Delivery.message_id) == col(Message.id))
+        .where(Message.obligation_id == obligation_id, col(Delivery.attempts) > 0)
+        .where(
+            sa.or_(
+                col(Delivery.status) == DeliveryStatus.failed,
+                col(Delivery.failures) > 0,
+                col(Delivery.escalated_at).is_not(None),
+            )
+        ),
+        select(_subjects("submission:", Submission.id)).where(
+            Submission.obligation_id == obligation_id
+        ),
+    )
+    where = sa.or_(
+        col(Event.subject) == f"obligation:{obligation_id}",
+        col(Event.subject).in_(sa.select(related.subquery())),
+    )
+    total = session.exec(select(func.count()).select_from(Event).where(where)).one()
+    rows = session.exec(
+        select(Event).where(where).order_by(col(Event.id).desc()).offset(offset).limit(limit)
+    ).all()
+    return Paged(list(rows), int(total), limit, offset)
+
+
+# --- approvals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovalItem:
+    approval: Approval
+    document: Document | None
+    line: reports.ObligationLine | None
+
+
+APPROVAL_STATES = ("pending", "decided", "all")
+
+
+def approvals_page(
+    session: Session, *, state: str = "pending", limit: int, offset: int
+) -> Paged[ApprovalItem]:
+    """Approvals waiting (oldest first), decided (newest first) or all (newest first)."""
+    if state not in APPROVAL_STATES:
+        raise ValueError(f"state {state!r}: expected one of {', '.join(APPROVAL_STATES)}")
+    query = select(Approval)
+    if state == "pending":
+        query = query.where(col(Approval.decision).is_(None)).order_by(
+            col(Approval.requested_at), col(Approval.id)
+        )
+    else:
+        if state == "decided":
+            query = query.where(col(Approval.decision).is_not(None))
+        query = query.order_by(col(Approval.id).desc())
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.offset(offset).limit(limit)).all()
+    document_ids = [a.document_id for a in rows if a.document_id is not None]
+    documents = {
+        d.id: d for d in session.exec(select(Document).where(col(Document.id).in_(document_ids)))
+    }
+    lines = {
+        line.obligation.id: line
+        for line in reports.obligation_lines(
+            session, obligation_ids=sorted({a.obligation_id for a in rows})
+        )
+    }
+    items = [
+        ApprovalItem(
+            approval=a,
+            document=documents.get(a.document_id) if a.document_id else None,
+            line=lines.get(a.obligation_id),
+        )
+        for a in rows
+    ]
+    return Paged(items, int(total), limit, offset)
+
+
+def approval_history(session: Session, approval: Approval) -> list[Approval]:
+    """Earlier drafts of the same step and cycle, with their decisions."""
+    return list(
+        session.exec(
+            select(Approval)
+            .where(
+                Approval.obligation_id == approval.obligation_id,
+                Approval.step == approval.step,
+                Approval.cycle == approval.cycle,
+                col(Approval.attempt) < approval.attempt,
+            )
+            .order_by(col(Approval.attempt))
+        )
+    )
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+DELIVERY_STATES = tuple(s.value for s in DeliveryStatus)
+
+
+def deliveries_page(
+    session: Session,
+    *,
+    status: str | None = None,
+    obligation_id: int | None = None,
+    limit: int,
+    offset: int,
+) -> Paged[tuple[Delivery, Message]]:
+    """Deliveries, newest first, optionally of one status or one obligation."""
+    if status is not None and status not in DELIVERY_STATES:
+        raise ValueError(f"status {status!r}: expected one of {', '.join(DELIVERY_STATES)}")
+    query = select(Delivery, Message).join(Message, col(Delivery.message_id) == col(Message.id))
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if obligation_id is not None:
+        query = query.where(Message.obligation_id == obligation_id)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Delivery.id).desc()).offset(offset).limit(limit)).all()
+    return Paged([(d, m) for d, m in rows], int(total), limit, offset)
+
+
+def delivery(session: Session, delivery_id: int) -> tuple[Delivery, Message]:
+    """One delivery and its message; ``LookupError`` if unknown."""
+    found = session.exec(
+        select(Delivery, Message)
+        .join(Message, col(Delivery.message_id) == col(Message.id))
+        .where(Delivery.id == delivery_id)
+    ).first()
+    if found is None:
+        raise LookupError(f"no delivery with id {delivery_id}")
+    return found[0], found[1]
+
+
+# --- national positions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Positions received per day and in total, drawn as inline SVG."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    line: str
+    total: int
+    peak: int
+    first: str
+    last: str
+
+
+def submissions_chart(
+    days: list[tuple[dt.date, int]], *, width: int = 640, height: int = 160
+) -> Chart | None:
+    """Bars per day, scaled to the busiest day, and the cumulative total as a line."""
+    if not days:
+        return None
+    start, end = days[0][0], days[-1][0]
+    span = max(1, (end - start).days + 1)
+    step = width / span
+    peak = max(count for _day, count in days)
+    total = sum(count for _day, count in days)
+    bars, points, running = [], [], 0
+    for day, count in days:
+        x = (day - start).days * step
+        bar_height = (height - 10) * count / peak
+        bars.append(
+            Bar(
+                round(x, 1),
+                round(height - bar_height, 1),
+                round(max(1.0, step * 0.8), 1),
+                round(bar_height, 1),
+                f"{day.isoformat()}: {count}",
+            )
+        )
+        running += count
+        points.append(f"{x + step / 2:.1f},{height - (height - 10) * running / total:.1f}")
+    return Chart(
+        width=width,
+        height=height,
+        bars=bars,
+        line=" ".join(points),
+        total=total,
+        peak=peak,
+        first=start.isoformat(),
+        last=end.isoformat(),
+    )
+
+
+@dataclass(frozen=True)
+class PositionsView:
+    campaigns: list[Obligation]
+    campaign: Obligation | None
+    lines: Paged[reports.PositionLine]
+    summary: positions.Summary | None
+    chart: Chart | None
+    languages: dict[str, int]
+
+
+def positions_view(
+    session: Session,
+    *,
+    obligation_id: int | None = None,
+    language: str | None = None,
+    state: str | None = None,
+    verdict: str | None = None,
+    search: str | None = None,
+    limit: int = MAX_LIMIT,
+    offset: int = 0,
+) -> PositionsView:
+    """A campaign's Member States (filtered and paged), its counts and its chart."""
+    found = reports.campaigns(session)
+    if obligation_id is not None:
+        campaign = next((o for o in found if o.id == obligation_id), None)
+        if campaign is None:
+            raise LookupError(f"obligation {obligation_id} does not collect national positions")
+    else:
+        campaign = found[0] if found else None
+    if campaign is None or campaign.id is None:
+        return PositionsView(found, None, Paged([], 0, limit, offset), None, None, {})
+    lines = reports.position_lines(
+        session, campaign.id, language=language, state=state, verdict=verdict, search=search
+    )
+    languages: dict[str, int] = {}
+    for line in reports.position_lines(session, campaign.id):
+        languages[line.state.language] = languages.get(line.state.language, 0) + 1
+    return PositionsView(
+        campaigns=found,
+        campaign=campaign,
+        lines=_slice(lines, limit, offset),
+        summary=positions.summarise(session, campaign.id),
+        chart=submissions_chart(reports.submissions_by_day(session, campaign.id)),
+        languages=dict(sorted(languages.items())),
+    )
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    open: list[reports.ObligationLine]
+    met: list[reports.ObligationLine]
+
+
+def deadlines(session: Session, *, met_limit: int = 20) -> Deadlines:
+    """Open deadlines, soonest (most overdue) first, and the latest ones met."""
+    lines = [line for line in reports.obligation_lines(session) if line.obligation.due_at]
+    closed = {ObligationStatus.done, ObligationStatus.cancelled}
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    open_lines = sorted(
+        (line for line in lines if line.obligation.status not in closed),
+        key=lambda line: line.obligation.due_at or far,
+    )
+    met = sorted(
+        (line for line in lines if line.obligation.status == ObligationStatus.done),
+        key=lambda line: line.obligation.due_at or far,
+        reverse=True,
+    )[:met_limit]
+    return Deadlines(open=open_lines, met=met)
+
+
+def days_to(value: dt.datetime | None) -> int | None:
+    """Calendar days from today (secretariat's zone) to a deadline; negative when past."""
+    return positions.days_left(value, at=calendar.now()) if value else None

@@ -1,7 +1,11 @@
 """The audit log: an append-only, hash-chained record of everything that changed.
 
 Each event's hash covers its own content and the previous event's hash, so an edited,
-deleted or reordered row breaks the chain at a place :func:`verify` can name.
+deleted or reordered row breaks the chain at a place :func:`verify` can name. The chain alone
+cannot see its own end change (the last event deleted, rewritten with a recomputed hash, or a
+well-formed one added), so every append also records the end in the one-row ``audit_head``
+table, in the same transaction. Someone who rewrites the events *and* that row with SQL is
+beyond what the database can show by itself: keep ``audit verify``'s head hash elsewhere.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative.models import Event, utcnow
+from operative.models import AuditHead, Event, utcnow
 
 GENESIS = "0" * 64
 # Any constant will do: it names the lock PostgreSQL appenders queue on (SQLite's
@@ -66,6 +70,13 @@ def append(
     )
     session.add(event)
     session.flush()
+    assert event.id is not None
+    head = session.get(AuditHead, 1)
+    if head is None:
+        session.add(AuditHead(id=1, sequence=event.id, hash=event.hash))
+    else:
+        head.sequence, head.hash = event.id, event.hash
+    session.flush()
     return event
 
 
@@ -78,17 +89,19 @@ class ChainBreak:
 
 
 def verify(session: Session) -> tuple[int, list[ChainBreak]]:
-    """Walk the chain; returns (events checked, breaks found)."""
+    """Walk the chain; returns (events checked, breaks found, first break first).
+
+    Each break names the sequence number (the event id) where the log stops holding: the
+    edited event, the deleted one (or the first of a deleted run), the one moved out of place,
+    or the one added. Ids of PostgreSQL may skip a number (a rolled-back append uses one up),
+    so a missing number alone is no break; it only explains one.
+    """
+    events = list(session.exec(select(Event).order_by(col(Event.id))))
+    position = {event.hash: event.id for event in events}
     breaks: list[ChainBreak] = []
-    expected_prev = GENESIS
-    count = 0
-    for event in session.exec(select(Event).order_by(col(Event.id))):
-        count += 1
+    previous: Event | None = None
+    for event in events:
         assert event.id is not None
-        if event.prev_hash != expected_prev:
-            breaks.append(
-                ChainBreak(event.id, "does not follow the event before it (deleted or reordered)")
-            )
         recomputed = _digest(
             event.prev_hash,
             event.occurred_at,
@@ -99,5 +112,70 @@ def verify(session: Session) -> tuple[int, list[ChainBreak]]:
         )
         if recomputed != event.hash:
             breaks.append(ChainBreak(event.id, "content does not match its hash (edited)"))
-        expected_prev = event.hash
-    return count, breaks
+        expected = previous.hash if previous is not None else GENESIS
+        if event.prev_hash != expected:
+            breaks.append(_link_break(event, previous, position))
+        previous = event
+    breaks.extend(_head_breaks(session, previous))
+    return len(events), breaks
+
+
+def _link_break(
+    event: Event, previous: Event | None, position: dict[str, int | None]
+) -> ChainBreak:
+    """Why ``event`` does not follow ``previous``, named at the event most likely tampered with."""
+    assert event.id is not None
+    if previous is None:
+        if event.id == 1:
+            return ChainBreak(event.id, "does not start the chain (inserted or rewritten)")
+        missing = "event 1" if event.id == 2 else f"events 1 to {event.id - 1}"
+        return ChainBreak(1, f"missing (deleted): {missing} gone, event {event.id} is first now")
+    assert previous.id is not None
+    follows = position.get(event.prev_hash)
+    if follows is not None and follows > previous.id:
+        return ChainBreak(
+            event.id, f"out of place (reordered): it was chained after event {follows}"
+        )
+    if follows is not None:
+        return ChainBreak(
+            follows + 1,
+            f"inserted or moved here: event {event.id} was chained directly after event {follows}",
+        )
+    if event.id == previous.id + 1:
+        return ChainBreak(
+            previous.id,
+            f"rewritten, or an event inserted before {event.id}: "
+            f"event {event.id} was chained to another event {previous.id}",
+        )
+    return ChainBreak(
+        previous.id + 1,
+        f"missing (deleted), or event {previous.id} rewritten: "
+        f"event {event.id} does not follow event {previous.id}",
+    )
+
+
+def _head_breaks(session: Session, last: Event | None) -> list[ChainBreak]:
+    """Compare the log's end with the end recorded by the last append."""
+    head = session.get(AuditHead, 1)
+    if head is None:
+        if last is None:
+            return []
+        assert last.id is not None
+        return [ChainBreak(last.id, "the record of the log's end is missing (deleted)")]
+    if last is None or last.id is None or last.id < head.sequence:
+        ends = f"the log ends at event {last.id}" if last is not None else "the log is empty"
+        return [ChainBreak(head.sequence, f"missing (deleted): {ends}, it ended at this one")]
+    if last.id > head.sequence:
+        first_after = session.exec(
+            select(Event.id).where(col(Event.id) > head.sequence).order_by(col(Event.id)).limit(1)
+        ).one()
+        assert first_after is not None
+        return [
+            ChainBreak(
+                first_after,
+                f"added outside the application (inserted): the log ended at event {head.sequence}",
+            )
+        ]
+    if last.hash != head.hash:
+        return [ChainBreak(last.id, "rewritten: the last event is not the one last appended")]
+    return []

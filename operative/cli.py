@@ -504,8 +504,10 @@ def audit_verify(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json({"events": count, "ok": not breaks, "breaks": [b.__dict__ for b in breaks]})
     elif breaks:
-        for item in breaks:
-            typer.echo(f"event {item.event_id}: {item.reason}", err=True)
+        # One line, at the first break: later ones usually follow from it (--json lists all).
+        first, more = breaks[0], len(breaks) - 1
+        others = f" (and {more} more break{'s' if more > 1 else ''}; --json lists them)"
+        typer.echo(f"event {first.event_id}: {first.reason}{others if more else ''}", err=True)
     else:
         typer.echo(f"Audit log intact: {count} events.")
     if breaks:

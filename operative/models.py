@@ -313,6 +313,17 @@ class Event(SQLModel, table=True):
     hash: str = Field(max_length=64, unique=True)
 
 
+class AuditHead(SQLModel, table=True):
+    """Where the audit log ended at the last append: a deleted, rewritten or added last event
+    breaks no link of the chain, but it no longer matches this one row."""
+
+    __tablename__ = "audit_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence: int
+    hash: str = Field(max_length=64)
+
+
 class User(SQLModel, table=True):
     """A person who signs in: viewer, officer, approver, chair or admin."""
 

@@ -12,19 +12,22 @@ setting Prefect reads at import (API URL, no telemetry, no heartbeat wait) is in
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
 STARTUP_TIMEOUT_SECONDS = 90.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 # Read by Prefect at import and by the server it starts.
 QUIET_SETTINGS = {
@@ -118,6 +121,7 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        preexec_fn=_stop_with(os.getpid()) if sys.platform.startswith("linux") else None,
     )
     os.environ["PREFECT_API_URL"] = url
     os.environ["PREFECT_HOME"] = str(home)
@@ -153,6 +157,23 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
         log.close()
         os.environ.pop("PREFECT_API_URL", None)
         _refresh_prefect_settings()
+
+
+def _stop_with(parent: int) -> Callable[[], None]:
+    """Run in the server's process before it starts: SIGTERM it when ``parent`` dies.
+
+    The server is stopped on every normal exit; this covers the one that is not, a SIGKILL of
+    ``operative serve`` or ``run``, which would otherwise leave the server running (and holding
+    its port and database) with nobody to stop it. Linux only (prctl PR_SET_PDEATHSIG).
+    """
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def _refresh_prefect_settings() -> None:

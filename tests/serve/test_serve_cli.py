@@ -63,6 +63,20 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _until_serving(process: subprocess.Popen[bytes]) -> bytes:
+    """What ``operative serve`` printed until it said it serves."""
+    assert process.stdout is not None
+    seen = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 90
+        while b"Stop with Ctrl-C or SIGTERM." not in seen:
+            assert time.monotonic() < deadline and process.poll() is None, seen
+            if selector.select(timeout=1):
+                seen += os.read(process.stdout.fileno(), 65536)
+    return seen
+
+
 def test_serve_check_passes_on_a_fresh_data_dir(no_prefect_api: None, isolated_env: Path) -> None:
     """Tried as a new user would, with the shipped defaults, `serve --check` exits 0."""
     result = run_cli("serve", "--check")
@@ -90,15 +104,7 @@ def test_sigterm_stops_serve_cleanly_with_its_server(
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     try:
-        assert process.stdout is not None
-        seen = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            deadline = time.monotonic() + 90
-            while b"Stop with Ctrl-C or SIGTERM." not in seen:
-                assert time.monotonic() < deadline and process.poll() is None, seen
-                if selector.select(timeout=1):
-                    seen += os.read(process.stdout.fileno(), 65536)
+        seen = _until_serving(process)
         output = seen.decode()
         [marker] = (isolated_env / "prefect" / "servers").glob("*.url")
         assert marker.read_text(encoding="utf-8") in output
@@ -132,6 +138,31 @@ def test_sigterm_stops_serve_cleanly_with_its_server(
     assert "Stopping: the runner, then the Prefect server." in stdout
     assert not any(_alive(pid) for pid in servers)
     assert not marker.exists()
+
+
+def test_a_killed_serve_takes_its_server_with_it(no_prefect_api: None, isolated_env: Path) -> None:
+    """SIGKILL gives serve no chance to stop its Prefect server; left running, the orphan
+    would hold its port and database until someone found it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "operative", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        _until_serving(process)
+        servers = [pid for pid, cmd in _children(process.pid).items() if "server start" in cmd]
+        assert len(servers) == 1
+        process.kill()
+        process.communicate(timeout=30)
+        deadline = time.monotonic() + 20
+        while _alive(servers[0]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(servers[0])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def test_unreachable_server_is_one_line_and_non_zero(

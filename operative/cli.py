@@ -526,6 +526,10 @@ from operative.cli_serve import register as _register_serve_commands  # noqa: E4
 
 _register_serve_commands(app)
 
+from operative.cli_backup import register as _register_backup_commands  # noqa: E402
+
+_register_backup_commands(app)
+
 from operative.cli_web import register as _register_web_commands  # noqa: E402
 
 _register_web_commands(app)

@@ -1,0 +1,65 @@
+"""``operative backup`` and ``operative restore``: thin wrappers over :mod:`operative.backup`.
+
+The backup module (and SQLAlchemy with it) is imported inside the commands, so
+``operative --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from operative.cli import fail, handled
+
+
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup (replaced if present).")],
+) -> None:
+    """Back up the database, safely while the service runs (SQLite online backup, pg_dump)."""
+    from operative.backup import BackupFailed
+    from operative.backup import backup as make_backup
+
+    try:
+        outcome = make_backup(file)
+    except BackupFailed as exc:
+        fail(str(exc), code=1)
+    typer.echo(
+        f"Backed up the {outcome.database} database to {outcome.path} ({outcome.size:,} bytes)."
+    )
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="A backup written by operative backup.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup, all at once; refuses a non-empty one without --force."""
+    from sqlmodel import Session
+
+    from operative.audit import verify
+    from operative.backup import BackupFailed
+    from operative.backup import restore as restore_backup
+    from operative.db import get_engine
+
+    try:
+        outcome = restore_backup(file, force=force)
+    except BackupFailed as exc:
+        fail(str(exc), code=1)
+    with Session(get_engine()) as session:
+        events, breaks = verify(session)
+    if breaks:
+        first = breaks[0]
+        fail(f"restored, but the audit log breaks at event {first.event_id}: {first.reason}", 1)
+    typer.echo(
+        f"Restored {outcome.path} into the {outcome.database} database; "
+        f"audit log intact: {events} events."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main app."""
+    app.command()(handled(backup))
+    app.command()(handled(restore))

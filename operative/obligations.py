@@ -12,8 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from operative import audit, calendar
 from operative.configfile import load_yaml_model
@@ -274,9 +275,20 @@ def start(session: Session, obligation: Obligation, *, actor: str) -> None:
 
 
 def set_progress(session: Session, obligation: Obligation, percent: int) -> None:
-    """Record how far the work is, 0–100; progress never goes backwards."""
+    """Record how far the work is, 0–100; progress never goes backwards.
+
+    One conditional UPDATE, not a write of the figure read earlier: under PostgreSQL's read
+    committed two writers can both read 10 %, and the one writing 30 % after the one writing
+    60 % would take the obligation back (SQLite's BEGIN IMMEDIATE hid this).
+    """
     percent = max(0, min(100, percent))
-    if percent > obligation.progress:
-        obligation.progress = percent
-        obligation.updated_at = utcnow()
-        session.add(obligation)
+    # The figure in hand can only be lower than the stored one, never higher.
+    if percent <= obligation.progress:
+        return
+    session.execute(
+        sa.update(Obligation)
+        .where(col(Obligation.id) == obligation.id, col(Obligation.progress) < percent)
+        .values(progress=percent, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(obligation, ["progress", "updated_at"])

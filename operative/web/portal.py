@@ -183,19 +183,20 @@ async def portal_submit(
         return _page(request, session, link, status_code=411, error="length")
     if int(length) > positions.MAX_ATTACHMENT_BYTES + FORM_OVERHEAD_BYTES:
         return _page(request, session, link, status_code=413, error="too_large")
-    form = await request.form(max_files=1, max_fields=8)
-    given = form.get(CSRF_FIELD)
-    if not csrf_matches(portal_csrf(token), given if isinstance(given, str) else None):
-        return _page(request, session, link, status_code=403, error="form")
-    raw_text = form.get("position_text")
-    text = raw_text if isinstance(raw_text, str) else ""
-    if len(text) > MAX_TEXT_CHARS:
-        return _page(request, session, link, status_code=413, error="text_too_long")
-    upload = form.get("position_file")
-    attachment = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        # One byte past the limit is enough for the core to refuse it as too large.
-        attachment = (upload.filename, await upload.read(positions.MAX_ATTACHMENT_BYTES + 1))
+    # The context closes the uploaded file's spool however the request ends.
+    async with request.form(max_files=1, max_fields=8) as form:
+        given = form.get(CSRF_FIELD)
+        if not csrf_matches(portal_csrf(token), given if isinstance(given, str) else None):
+            return _page(request, session, link, status_code=403, error="form")
+        raw_text = form.get("position_text")
+        text = raw_text if isinstance(raw_text, str) else ""
+        if len(text) > MAX_TEXT_CHARS:
+            return _page(request, session, link, status_code=413, error="text_too_long")
+        upload = form.get("position_file")
+        attachment = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            # One byte past the limit is enough for the core to refuse it as too large.
+            attachment = (upload.filename, await upload.read(positions.MAX_ATTACHMENT_BYTES + 1))
     try:
         positions.submit(
             session,

@@ -8,15 +8,18 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from operative.db import dispose_engines, get_engine
 from operative.settings import get_settings
 from operative.web.app import create_app
 from tests.web.factories import seed_register
+
+T = TypeVar("T")
 
 # What a trigger starts in these tests: a process that prints the command line it was given,
 # instead of `python -m operative` (which would start a Prefect server).
@@ -56,8 +59,33 @@ def client(data_dir: Path) -> Iterator[TestClient]:
         yield test_client
 
 
+class Register:
+    """Looks at this test's database, each look in a transaction of its own.
+
+    SQLite transactions here begin with BEGIN IMMEDIATE (operative.db), so a test holding one
+    open would block the app's writes: every look ends its transaction before returning.
+    """
+
+    def get(self, model: type[T], key: Any) -> T:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            row = session.get(model, key)
+            assert row is not None, f"no {model.__name__} {key}"
+            return row
+
+    def all(self, query: Any) -> list[Any]:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            return list(session.exec(query).all())
+
+    def count(self, model: type[Any], *where: Any) -> int:
+        with Session(get_engine()) as session:
+            return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
+
+    def session(self) -> Session:
+        """A session for setting something up; commit or roll back before using the app."""
+        return Session(get_engine(), expire_on_commit=False)
+
+
 @pytest.fixture
-def session(data_dir: Path) -> Iterator[Session]:
-    """A session on this test's database, to look at what the app did."""
-    with Session(get_engine(), expire_on_commit=False) as db:
-        yield db
+def register(data_dir: Path) -> Register:
+    """Short looks at this test's database."""
+    return Register()

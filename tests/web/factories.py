@@ -28,7 +28,13 @@ PEOPLE = {
     "dg.office": ["director_general"],
     "drafter": ["officer"],
 }
-ROLE_USERS = {"viewer": "viewer", "officer": "officer", "approver": "approver", "chair": "chair", "admin": "admin"}
+ROLE_USERS = {
+    "viewer": "viewer",
+    "officer": "officer",
+    "approver": "approver",
+    "chair": "chair",
+    "admin": "admin",
+}
 
 
 def playbook_ids(session: Session) -> dict[str, int]:
@@ -58,24 +64,50 @@ def seed_register(session: Session) -> None:
     # approval 1: the transmittal letter, for the Chairperson; 2: a briefing, for the DG's
     # office; 3: the statement, for an approver; 4: one the chair drafted and must not decide.
     approvals.request(
-        session, obligation_id=ids["forward_to_pga"], step="transmittal", role="chair", drafted_by="drafter"
+        session,
+        obligation_id=ids["forward_to_pga"],
+        step="transmittal",
+        role="chair",
+        drafted_by="drafter",
     )
     approvals.request(
-        session, obligation_id=ids["inform_member_states"], step="briefing", role="director_general", drafted_by="drafter"
+        session,
+        obligation_id=ids["inform_member_states"],
+        step="briefing",
+        role="director_general",
+        drafted_by="drafter",
     )
     approvals.request(
-        session, obligation_id=ids["lead_agency_statement"], step="statement", role="approver", drafted_by="drafter"
+        session,
+        obligation_id=ids["lead_agency_statement"],
+        step="statement",
+        role="approver",
+        drafted_by="drafter",
     )
     approvals.request(
-        session, obligation_id=ids["forward_to_pga"], step="transmittal", role="chair", drafted_by="chair", cycle=1
+        session,
+        obligation_id=ids["forward_to_pga"],
+        step="transmittal",
+        role="chair",
+        drafted_by="chair",
+        cycle=1,
     )
     campaign = ids["national_positions"]
     positions.invite_all(session, campaign)
-    positions.submit(session, campaign, "CHE", text="Switzerland supports the Dialogue.", actor="portal:CHE")
-    positions.submit(session, campaign, "FRA", text="La France soutient le Dialogue.", actor="portal:FRA")
+    positions.submit(
+        session, campaign, "CHE", text="Switzerland supports the Dialogue.", actor="portal:CHE"
+    )
+    positions.submit(
+        session, campaign, "FRA", text="La France soutient le Dialogue.", actor="portal:FRA"
+    )
     positions.review(session, campaign, "FRA", verdict="reflects", reviewer="officer")
     now = utcnow()
-    message = Message(key="test:escalation:1", kind="escalation", obligation_id=ids["inform_member_states"], created_at=now)
+    message = Message(
+        key="test:escalation:1",
+        kind="escalation",
+        obligation_id=ids["inform_member_states"],
+        created_at=now,
+    )
     session.add(message)
     session.flush()
     for number, (status, recipient) in enumerate(
@@ -103,12 +135,16 @@ def seed_register(session: Session) -> None:
 def sign_in(client: TestClient, username: str) -> str:
     """Give the client a session of ``username`` (as the sign-in form would); its CSRF value."""
     token, csrf = new_session(username)
-    client.cookies.set(SESSION_COOKIE, token)
+    # The domain the client's cookie jar files TestClient's host under, so that the
+    # server's own Set-Cookie (sign-out) replaces this cookie as a browser's would.
+    client.cookies.set(SESSION_COOKIE, token, domain="testserver.local")
     return csrf
 
 
 def portal_token(obligation_id: int, iso3: str, *, days: int = 30) -> str:
-    return positions.portal_token(obligation_id, iso3, expires_at=utcnow() + dt.timedelta(days=days))
+    return positions.portal_token(
+        obligation_id, iso3, expires_at=utcnow() + dt.timedelta(days=days)
+    )
 
 
 def stored_files(data_dir: Path) -> list[Path]:

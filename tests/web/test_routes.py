@@ -57,7 +57,12 @@ ROUTES: list[tuple[str, Any, dict[str, Any], dict[str, int]]] = [
     ("GET", "/static/app.css", {}, PUBLIC),
     ("GET", "/static/htmx-2.0.11.min.js", {}, PUBLIC),
     ("GET", portal, {}, PUBLIC),
-    ("POST", portal, {"data": {"position_text": "Our position."}, "portal_csrf": True}, statuses(303, 303)),
+    (
+        "POST",
+        portal,
+        {"data": {"position_text": "Our position."}, "portal_csrf": True},
+        statuses(303, 303),
+    ),
     ("POST", "/signin", {"data": {"username": "officer", "password": "x"}}, statuses(403, 403)),
     ("POST", "/signout", {"data": {}}, statuses(303, 303)),
     (
@@ -67,8 +72,18 @@ ROUTES: list[tuple[str, Any, dict[str, Any], dict[str, int]]] = [
         statuses(403, 303, chair=303),
     ),
     ("POST", f"/obligations/{LETTER}/run", {"data": {}}, OFFICERS_PAGE),
-    ("POST", "/obligations/2/reassign", {"data": {"playbook": "track_obligation", "reason": "test"}}, OFFICERS_PAGE),
-    ("POST", f"/positions/{CAMPAIGN}/CHE/review", {"data": {"verdict": "partially"}}, OFFICERS_PAGE),
+    (
+        "POST",
+        "/obligations/2/reassign",
+        {"data": {"playbook": "track_obligation", "reason": "test"}},
+        OFFICERS_PAGE,
+    ),
+    (
+        "POST",
+        f"/positions/{CAMPAIGN}/CHE/review",
+        {"data": {"verdict": "partially"}},
+        OFFICERS_PAGE,
+    ),
     ("POST", "/deliveries/1/retry", {"data": {}}, OFFICERS_PAGE),
     ("GET", "/api/openapi.json", {}, PUBLIC),
     ("GET", "/api/me", {}, API),
@@ -82,16 +97,48 @@ ROUTES: list[tuple[str, Any, dict[str, Any], dict[str, int]]] = [
     ("GET", "/api/positions/summary", {}, API),
     ("GET", "/api/calendar", {}, API),
     ("GET", "/api/reports/progress", {}, API),
-    ("POST", "/api/token", {"data": {"username": "officer", "password": "wrong password"}}, statuses(401, 401)),
-    ("POST", "/api/approvals/3/decision", {"json": {"approve": True}}, statuses(403, 401, approver=200)),
-    ("POST", f"/api/obligations/{LETTER}/run", {"json": {}}, statuses(403, 401, officer=202, admin=202)),
-    ("POST", "/api/obligations/2/reassign", {"json": {"playbook": "track_obligation"}}, OFFICERS_API),
-    ("POST", f"/api/positions/{CAMPAIGN}/CHE/review", {"json": {"verdict": "reflects"}}, OFFICERS_API),
+    (
+        "POST",
+        "/api/token",
+        {"data": {"username": "officer", "password": "wrong password"}},
+        statuses(401, 401),
+    ),
+    (
+        "POST",
+        "/api/approvals/3/decision",
+        {"json": {"approve": True}},
+        statuses(403, 401, approver=200),
+    ),
+    (
+        "POST",
+        f"/api/obligations/{LETTER}/run",
+        {"json": {}},
+        statuses(403, 401, officer=202, admin=202),
+    ),
+    (
+        "POST",
+        "/api/obligations/2/reassign",
+        {"json": {"playbook": "track_obligation"}},
+        OFFICERS_API,
+    ),
+    (
+        "POST",
+        f"/api/positions/{CAMPAIGN}/CHE/review",
+        {"json": {"verdict": "reflects"}},
+        OFFICERS_API,
+    ),
     ("POST", "/api/deliveries/1/retry", {"json": {}}, OFFICERS_API),
 ]
 
 CASES = [
-    pytest.param(method, path, options, role, expected[role], id=f"{method} {getattr(path, '__name__', path)} as {role}")
+    pytest.param(
+        method,
+        path,
+        options,
+        role,
+        expected[role],
+        id=f"{method} {getattr(path, '__name__', path)} as {role}",
+    )
     for method, path, options, expected in ROUTES
     for role in ROLES
 ]

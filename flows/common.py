@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from prefect import get_run_logger, pause_flow_run
 from prefect.artifacts import create_progress_artifact, create_table_artifact
-from prefect.flow_runs import resume_flow_run
+from prefect.context import FlowRunContext
+from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import ValidationError
@@ -103,8 +105,6 @@ def approval_gate(
     which check role and four-eyes and record it; this run only accepts a resume input that
     carries the matching signed token, so input typed into Prefect's own form decides nothing.
     """
-    logger = get_run_logger()
-    settings = get_settings()
     run_id = current_run_id()
     approval = request_approval(
         obligation_id, step, cycle, attempt, role, drafted_by, document_id, run_id
@@ -129,6 +129,91 @@ def approval_gate(
         roles=[role],
     )
     assert run_id is not None
+    description = (
+        f"Approval {approval_id}: {step} needs a decision by {role}. "
+        f"Decide with `operative approve {approval_id} --as USER`; this form "
+        "accepts only a signed decision token."
+    )
+    if _deployed():
+        _suspend_until_decided(approval_id, description)
+    elif not _pause_until_decided(
+        obligation_id,
+        approval_id,
+        run_id,
+        description,
+        escalation={**context, "step": step, "requested_by": drafted_by},
+        roles=[role, "secretariat"],
+    ):
+        return None
+    decided = read_decision(approval_id)
+    set_status(
+        obligation_id, "in_progress", actor=f"flow:{step}", note=f"approval {decided['decision']}"
+    )
+    return decided
+
+
+def _deployed() -> bool:
+    """Whether this run belongs to a deployment (served or on a worker), which can suspend."""
+    context = FlowRunContext.get()
+    return (
+        context is not None
+        and context.flow_run is not None
+        and (context.flow_run.deployment_id is not None)
+    )
+
+
+def _suspend_until_decided(approval_id: int, description: str) -> None:
+    """Wait, as a deployed run, with no process at all until a valid decision is recorded.
+
+    A worker's slot is not held for the days a decision can take: the run is suspended and,
+    once resumed, run again from the top. Its steps are idempotent, and the gate then finds
+    the decision in the register before asking again. Only a decision carried by the resume
+    input alone (typed into Prefect's form with a valid token) is read from the input here.
+    Each wait has its own key, so a refused input is followed by a new wait, not a loop.
+    Escalation is the reminder sweep's (:func:`operative.sweep.escalate_stale_approvals`).
+    """
+    logger = get_run_logger()
+    for wait in itertools.count():
+        if read_decision(approval_id)["decision"] is not None:
+            return
+        try:
+            given = suspend_flow_run(
+                wait_for_input=DecisionInput.with_initial_data(
+                    description=description, approval_id=approval_id
+                ),
+                key=f"approval-{approval_id}-wait-{wait}",
+            )
+        except ValidationError:
+            logger.warning("Approval %s: ignored a malformed resume input", approval_id)
+            continue
+        if given.approval_id != approval_id:
+            logger.info(
+                "Approval %s: ignored input for approval %s", approval_id, given.approval_id
+            )
+            continue
+        accepted = accept_decision(approval_id, given.token)
+        if "refused" in accepted:
+            logger.warning(
+                "Approval %s: refused a resume input: %s", approval_id, accepted["refused"]
+            )
+
+
+def _pause_until_decided(
+    obligation_id: int,
+    approval_id: int,
+    run_id: str,
+    description: str,
+    *,
+    escalation: dict[str, Any],
+    roles: list[str],
+) -> bool:
+    """Wait in this process for a valid decision; False if the approval timed out.
+
+    On timeout the approval is escalated once and the run ends, the obligation still
+    awaiting approval: the decision, once taken, is read by the next run.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
     timer = _resume_self_after(run_id, approval_id, settings.approval_timeout_seconds)
     try:
         while True:
@@ -140,12 +225,7 @@ def approval_gate(
             try:
                 given = pause_flow_run(
                     wait_for_input=DecisionInput.with_initial_data(
-                        description=(
-                            f"Approval {approval_id}: {step} needs a decision by {role}. "
-                            f"Decide with `operative approve {approval_id} --as USER`; this form "
-                            "accepts only a signed decision token."
-                        ),
-                        approval_id=approval_id,
+                        description=description, approval_id=approval_id
                     ),
                     timeout=int(settings.approval_timeout_seconds) + 3600,
                     poll_interval=settings.approval_poll_seconds,  # type: ignore[arg-type]
@@ -164,19 +244,14 @@ def approval_gate(
                         f"approval:{approval_id}:escalation",
                         "approval_request",
                         obligation_id,
-                        {
-                            **context,
-                            "step": step,
-                            "requested_by": drafted_by,
-                            "link": f"operative approvals --show {approval_id}",
-                        },
-                        roles=[role, "secretariat"],
+                        {**escalation, "link": f"operative approvals --show {approval_id}"},
+                        roles=roles,
                     )
                 logger.warning(
                     "Approval %s timed out: escalated; the obligation stays awaiting approval",
                     approval_id,
                 )
-                return None
+                return False
             if given.approval_id != approval_id:
                 # A late resume meant for an earlier approval of this run: not this decision.
                 logger.info(
@@ -192,11 +267,7 @@ def approval_gate(
             break
     finally:
         timer.cancel()
-    decided = read_decision(approval_id)
-    set_status(
-        obligation_id, "in_progress", actor=f"flow:{step}", note=f"approval {decided['decision']}"
-    )
-    return decided
+    return True
 
 
 def publish(

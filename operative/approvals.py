@@ -140,17 +140,36 @@ def decide(
         subject=f"approval:{approval_id}",
         payload={"obligation": approval.obligation_id, "step": approval.step, "reason": reason},
     )
-    token = tokens.sign(
+    return Decided(approval, decision_token(approval))
+
+
+def decision_token(approval: Approval) -> str:
+    """The signed token that carries a recorded decision to the run waiting for it."""
+    if approval.decision is None or approval.token_nonce is None:
+        raise ApprovalError(f"approval {approval.id} is not decided")
+    return tokens.sign(
         DECISION_PURPOSE,
         {
-            "a": approval_id,
+            "a": approval.id,
             "d": approval.decision,
-            "u": username,
+            "u": approval.decided_by,
             "n": approval.token_nonce,
         },
         expires_at=utcnow() + DECISION_TOKEN_LIFETIME,
     )
-    return Decided(approval, token)
+
+
+def decided_waiting(session: Session, *, since: dt.datetime) -> dict[str, tuple[int, str]]:
+    """Runs that may still wait for a decision recorded since ``since``: for each run id, its
+    latest decided approval and that decision's token (to resume a run nobody reached)."""
+    rows = session.exec(
+        select(Approval)
+        .where(col(Approval.decision).is_not(None))
+        .where(col(Approval.flow_run_id).is_not(None))
+        .where(col(Approval.decided_at) >= since)
+        .order_by(col(Approval.id))
+    ).all()
+    return {a.flow_run_id: (a.id or 0, decision_token(a)) for a in rows if a.flow_run_id}
 
 
 def accept(session: Session, approval_id: int, token: str) -> Approval:

@@ -18,8 +18,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from operative import positions
+from operative.approvals import mark_escalated
 from operative.calendar import WorkingCalendar, load_working_calendar
 from operative.models import (
+    Approval,
     Obligation,
     ObligationStatus,
     Paragraph,
@@ -288,3 +290,52 @@ def enqueue_due(session: Session, items: list[Due], *, now: dt.datetime) -> dict
         messages += 1
         _link(session, table, members, result.message_id)
     return {"reminders": len(fresh), "messages": messages}
+
+
+def escalate_stale_approvals(session: Session, *, now: dt.datetime) -> int:
+    """Escalate, once, every approval left undecided longer than the approval timeout.
+
+    A run waiting in its own process escalates when its timer fires; a deployed run waits
+    suspended, with no process at all, so the sweep does it for every approval alike. The
+    notice goes to the role asked and the secretariat; the approval stays open.
+    """
+    cutoff = now - dt.timedelta(seconds=get_settings().approval_timeout_seconds)
+    stale = session.exec(
+        select(Approval)
+        .where(col(Approval.decision).is_(None))
+        .where(col(Approval.escalated_at).is_(None))
+        .where(col(Approval.requested_at) <= cutoff)
+        .order_by(col(Approval.id))
+    ).all()
+    if not stale:
+        return 0
+    contexts = _resolution_context(session, {a.obligation_id for a in stale})
+    channels = load_channels()
+    escalated = 0
+    for approval in stale:
+        assert approval.id is not None
+        if not mark_escalated(session, approval.id):
+            continue
+        obligation = session.get(Obligation, approval.obligation_id)
+        enqueue(
+            session,
+            key=f"approval:{approval.id}:escalation",
+            kind="approval_request",
+            recipients=[
+                role_recipient(session, role)
+                for role in dict.fromkeys([approval.role_asked, "secretariat"])
+                if role in ROLES
+            ],
+            context={
+                **contexts.get(approval.obligation_id, {}),
+                "due": obligation.due_at if obligation else None,
+                "step": approval.step,
+                "requested_by": approval.drafted_by or "the secretariat",
+                "link": f"operative approvals --show {approval.id}",
+            },
+            obligation_id=approval.obligation_id,
+            channels=channels,
+            actor="reminder_sweep",
+        )
+        escalated += 1
+    return escalated

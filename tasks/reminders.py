@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from uuid import UUID
 
-from prefect import task
+from prefect import get_client, get_run_logger, task
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.flow_runs import resume_flow_run
 
-from operative import calendar, sweep
+from operative import approvals, calendar, sweep
 from operative.db import session_scope
 from tasks import REGISTER
 
@@ -18,4 +28,43 @@ def enqueue_due_reminders() -> dict[str, Any]:
     with session_scope() as session:
         due = sweep.find_due(session, now)
         counts = sweep.enqueue_due(session, due, now=now)
-    return {"as_of": now.isoformat(), "due": len(due), **counts}
+        escalated = sweep.escalate_stale_approvals(session, now=now)
+    return {"as_of": now.isoformat(), "due": len(due), **counts, "escalated": escalated}
+
+
+@task(**REGISTER)
+def resume_decided_runs(days: int = 30) -> int:
+    """Resume suspended runs whose decision was recorded while nobody could reach them."""
+    # `operative approve` and the web app resume the run themselves; they cannot when its
+    # server was down at the time (a stopped `serve`). The run then stays suspended, and the
+    # decision in the register, until this finds it.
+    with session_scope() as session:
+        waiting = approvals.decided_waiting(session, since=calendar.now() - dt.timedelta(days=days))
+    ids = []
+    for run_id in waiting:
+        try:
+            ids.append(UUID(run_id))
+        except ValueError:
+            continue
+    if not ids:
+        return 0
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=ids),
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+            )
+        )
+    resumed = 0
+    for run in runs:
+        # A paused (in-process) run is reached by whoever decides, or is gone with its process.
+        if run.state is None or run.state.name != "Suspended":
+            continue
+        approval_id, token = waiting[str(run.id)]
+        try:
+            resume_flow_run(run.id, run_input={"approval_id": approval_id, "token": token})
+        except Exception as exc:  # the next sweep tries again
+            get_run_logger().warning("could not resume run %s: %s", run.id, exc)
+            continue
+        resumed += 1
+    return resumed

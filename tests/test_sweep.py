@@ -12,7 +12,8 @@ from operative.db import session_scope
 from operative.ingest import ingest
 from operative.models import Delivery, Message, Obligation, ReminderSent
 from operative.resolution import parse_file
-from operative.sweep import enqueue_due, find_due
+from operative.settings import get_settings
+from operative.sweep import enqueue_due, escalate_stale_approvals, find_due
 from tests.conftest import SEED
 
 GENEVA = "Europe/Zurich"
@@ -132,3 +133,36 @@ def test_calendar_export_lists_open_deadlines_with_stable_uids(
     assert [str(e["uid"]) for e in Calendar.from_ical(target.read_bytes()).walk("VEVENT")] == uids
     bad = run_cli("calendar", "--ics", str(Path(str(tmp_path)) / "missing-dir" / "x.ics"))
     assert bad.returncode == 2 and "cannot write" in bad.stderr
+
+
+def test_sweep_escalates_an_undecided_approval_once_after_the_timeout(db_url: str) -> None:
+    """A deployed run waits suspended, with no process to escalate for it: without the sweep,
+    an approval nobody decides would wait silently for ever."""
+    from operative import approvals
+
+    obligations = _setup()
+    requested = pendulum.datetime(2013, 7, 1, 10, tz=GENEVA)
+    with session_scope() as session:
+        asked = approvals.request(
+            session,
+            obligation_id=obligations["forward_to_pga"],
+            step="transmittal",
+            role="chair",
+            drafted_by="a.officer",
+            flow_run_id=None,
+        )
+        asked.requested_at = requested.in_timezone("UTC")
+        session.add(asked)
+        approval_id = asked.id
+    timeout = dt.timedelta(seconds=get_settings().approval_timeout_seconds)
+    with session_scope() as session:
+        early = escalate_stale_approvals(session, now=requested + timeout - dt.timedelta(minutes=1))
+    with session_scope() as session:
+        late = escalate_stale_approvals(session, now=requested + timeout + dt.timedelta(hours=1))
+    with session_scope() as session:
+        again = escalate_stale_approvals(session, now=requested + timeout + dt.timedelta(days=2))
+        keys = session.exec(select(Message.key).where(Message.key.startswith("approval:"))).all()  # type: ignore[attr-defined]
+        escalated_at = approvals.get(session, approval_id or 0).escalated_at
+    assert (early, late, again) == (0, 1, 0)
+    assert keys == [f"approval:{approval_id}:escalation"]
+    assert escalated_at is not None

@@ -283,13 +283,26 @@ def approvals_page(
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> HTMLResponse:
     page = queries.approvals_page(session, state=state, limit=limit, offset=offset)
+    # An empty inbox still shows what was decided lately, so the page is never blank.
+    recent = (
+        queries.approvals_page(session, state="decided", limit=10, offset=0)
+        if state == "pending" and page.total == 0
+        else None
+    )
     history = {
-        item.approval.id: queries.approval_history(session, item.approval) for item in page.items
+        item.approval.id: queries.approval_history(session, item.approval)
+        for item in [*page.items, *(recent.items if recent else [])]
     }
     return render(
         request,
         "approvals.html",
-        {"page": page, "state": state, "history": history, "states": queries.APPROVAL_STATES},
+        {
+            "page": page,
+            "recent": recent,
+            "state": state,
+            "history": history,
+            "states": queries.APPROVAL_STATES,
+        },
     )
 
 
@@ -332,13 +345,23 @@ def deliveries_page(
     offset: Offset = 0,
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> HTMLResponse:
-    page = queries.deliveries_page(
-        session, status=status or None if status != "all" else None, limit=limit, offset=offset
+    wanted = None if status in {"", "all"} else status
+    page = queries.deliveries_page(session, status=wanted, limit=limit, offset=offset)
+    # No failure to show: the latest deliveries instead, so the page is never blank.
+    recent = (
+        queries.deliveries_page(session, limit=20, offset=0)
+        if wanted == "failed" and page.total == 0
+        else None
     )
     return render(
         request,
         "deliveries.html",
-        {"page": page, "status": status, "states": ("failed", "pending", "sent", "all")},
+        {
+            "page": page,
+            "recent": recent,
+            "status": status,
+            "states": ("failed", "pending", "sent", "all"),
+        },
     )
 
 

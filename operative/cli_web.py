@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from operative.cli import UsageProblem, _session, handled
-from operative.cli_work import users_app
 
 
 def web(
@@ -57,8 +56,6 @@ def report(
     typer.echo(f"Wrote {output}.")
 
 
-@users_app.command("password")
-@handled
 def users_password(
     username: Annotated[str, typer.Argument(help="An existing user.")],
     generate: Annotated[
@@ -126,6 +123,9 @@ def portal_link(
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the main app (``users password`` joins the users group)."""
+    from operative.cli_work import users_app
+
+    users_app.command("password")(handled(users_password))
     app.command()(handled(web))
     app.command()(handled(report))
     app.command("portal-link")(handled(portal_link))

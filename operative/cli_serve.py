@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -104,23 +105,40 @@ def serve(
         ),
     ] = False,
     prefect_file: PrefectFileOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface the web app listens on (default: OPERATIVE_WEB_HOST)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Port of the web app (default: OPERATIVE_WEB_PORT, 8000)."
+        ),
+    ] = None,
 ) -> None:
-    """Run unattended: every deployment on its schedule, on a local Prefect server by default.
+    """Run unattended: every deployment on its schedule, on a local Prefect server by default,
+    and the web app.
 
     With PREFECT_API_URL unset, a Prefect server is started on loopback with its database in
     the data dir and stopped on exit. SIGINT or SIGTERM stops it all cleanly (exit 0).
     """
+    from operative.settings import get_settings
+
+    settings = get_settings()
+    where = (host or settings.web_host, settings.web_port if port is None else port)
     code = 0
     with _Signals() as signals:
         try:
-            code = _serve(signals, check=check, prefect_file=prefect_file)
+            code = _serve(signals, check=check, prefect_file=prefect_file, web_at=where)
         except _Shutdown:
             typer.echo("Stopped before operative serve was up.", err=True)
     if code:
         raise typer.Exit(code)
 
 
-def _serve(signals: _Signals, *, check: bool, prefect_file: Path | None) -> int:
+def _serve(
+    signals: _Signals, *, check: bool, prefect_file: Path | None, web_at: tuple[str, int]
+) -> int:
     data_dir = _prepare_environment(log_runs=not check)
     from flows.runtime import ServerUnavailable, prefect_api
     from flows.serve import ServeConflict, Service, check_service, display_path, load_specs
@@ -128,21 +146,23 @@ def _serve(signals: _Signals, *, check: bool, prefect_file: Path | None) -> int:
     specs = load_specs(prefect_file)
     local = not os.environ.get("PREFECT_API_URL")
     try:
-        with _only_serve(data_dir), prefect_api(data_dir) as url:
+        with _only_serve(data_dir), _web_app(*web_at) as web_url, prefect_api(data_dir) as url:
             where = f"local server, data in {data_dir / 'prefect'}" if local else "PREFECT_API_URL"
             service = Service(specs)
             try:
                 service.start(take_runs=not check)
                 if check:
                     source = display_path(prefect_file) if prefect_file else None
-                    return _report(check_service(specs, url, where, source))
+                    findings = check_service(specs, url, where, source)
+                    return _report([*findings, _check_web(web_url)])
                 _announce(specs, url, where)
-                # The web app (issue 6) starts here, beside the runner, and is stopped before it.
+                typer.echo(f"The web app is at {web_url}/ ; stop with Ctrl-C or SIGTERM.")
+                sys.stdout.flush()
                 signals.interrupt = False
                 while not signals.received.wait(1.0):
                     if service.failure is not None:
                         fail(f"the Prefect runner stopped: {service.failure}", code=1)
-                typer.echo("Stopping: the runner, then the Prefect server.")
+                typer.echo("Stopping: the web app, the runner, then the Prefect server.")
                 return 0
             finally:
                 signals.interrupt = False
@@ -150,6 +170,56 @@ def _serve(signals: _Signals, *, check: bool, prefect_file: Path | None) -> int:
                     typer.echo("The runner did not stop in time; stopping the server.", err=True)
     except (ServerUnavailable, ServeConflict) as exc:
         fail(str(exc), code=1)
+
+
+@dataclass(frozen=True)
+class _Finding:
+    ok: bool
+    text: str
+
+
+@contextmanager
+def _web_app(host: str, port: int) -> Iterator[str]:
+    """The web app, served by uvicorn in a thread of this process; yields its URL.
+
+    Started before the Prefect server so a port already taken is said at once (exit 1), and
+    stopped after the runner and the server (the ``with`` unwinds in reverse).
+    """
+    import socket
+
+    from operative.web.app import server
+
+    try:
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        fail(f"the web app cannot listen on {host}:{port}: {exc.strerror or exc}", code=1)
+    bound = listener.getsockname()[1]
+    web = server(host, bound, log_level="warning")
+    thread = threading.Thread(
+        target=web.run, kwargs={"sockets": [listener]}, name="operative-web", daemon=True
+    )
+    thread.start()
+    try:
+        shown = "127.0.0.1" if host in {"0.0.0.0", ""} else host
+        yield f"http://{shown}:{bound}"
+    finally:
+        web.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def _check_web(web_url: str) -> _Finding:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{web_url}/healthz", timeout=10) as answer:
+            ok = answer.status == 200
+    except (urllib.error.URLError, OSError):
+        ok = False
+    return _Finding(
+        ok, f"web app answers at {web_url}/" if ok else f"web app at {web_url}/: no answer"
+    )
 
 
 @contextmanager
@@ -179,7 +249,6 @@ def _announce(specs: list[Any], url: str, where: str) -> None:
     for spec in specs:
         when = "; ".join(s.describe() for s in spec.schedules) or "when started, with parameters"
         typer.echo(f"  {spec.full_name:<{width}}  {when}")
-    typer.echo("Stop with Ctrl-C or SIGTERM.")
     # Under a service manager stdout is a pipe, block-buffered: the journal should not wait.
     sys.stdout.flush()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("change-me")
     sqlite_busy_timeout_ms: int = 30000
     public_url: str = "http://127.0.0.1:8000"
+    # Where `operative serve` serves the web app (`operative web` takes --host/--port).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=0, le=65535)
     approval_timeout_seconds: float = 3 * 24 * 3600
     approval_poll_seconds: float = 0.5
     portal_link_days: int = 120

@@ -20,6 +20,13 @@ FAST_SCHEDULER = {
 _TOUCHED = ("PREFECT_API_URL", "PREFECT_HOME", *FAST_SCHEDULER)
 
 
+@pytest.fixture(autouse=True)
+def any_free_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`operative serve` started by these tests serves its web app on a port the system picks,
+    so a test never fails because something else on the machine holds port 8000."""
+    monkeypatch.setenv("OPERATIVE_WEB_PORT", "0")
+
+
 @pytest.fixture(scope="module")
 def scheduler_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a `prefect server start` on loopback with fast scheduler loops."""

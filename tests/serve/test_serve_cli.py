@@ -70,7 +70,7 @@ def _until_serving(process: subprocess.Popen[bytes]) -> bytes:
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + 90
-        while b"Stop with Ctrl-C or SIGTERM." not in seen:
+        while b"stop with Ctrl-C or SIGTERM." not in seen:
             assert time.monotonic() < deadline and process.poll() is None, seen
             if selector.select(timeout=1):
                 seen += os.read(process.stdout.fileno(), 65536)
@@ -89,6 +89,7 @@ def test_serve_check_passes_on_a_fresh_data_dir(no_prefect_api: None, isolated_e
     assert "8 deployments registered" in out
     assert "reminder_sweep/reminder-sweep: 0 * * * * (Europe/Zurich), next run " in out
     assert "briefing_cycle/briefing-cycle: 0 9 1 * * (Europe/Zurich), next run " in out
+    assert "ok    web app answers at http://127.0.0.1:" in out
     assert out.rstrip().endswith("All checks passed.")
     assert not list((isolated_env / "prefect" / "servers").glob("*.url"))
 
@@ -135,7 +136,7 @@ def test_sigterm_stops_serve_cleanly_with_its_server(
     assert process.returncode == 0, stderr
     assert took < 15, took
     assert "Traceback" not in stderr, stderr
-    assert "Stopping: the runner, then the Prefect server." in stdout
+    assert "Stopping: the web app, the runner, then the Prefect server." in stdout
     assert not any(_alive(pid) for pid in servers)
     assert not marker.exists()
 

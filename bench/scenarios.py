@@ -174,10 +174,19 @@ def sweep() -> list[dict[str, Any]]:
     return run()
 
 
+def web() -> list[dict[str, Any]]:
+    """Dashboard pages under 20 concurrent signed-in clients on a register of 1,000,000
+    audit events; baseline: the same clients on ``/healthz``."""
+    from bench.web import run
+
+    return run()
+
+
 SCENARIOS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "parse": parse,
     "cli-startup": cli_startup,
     "dispatch": dispatch,
     "demo": demo,
     "sweep": sweep,
+    "web": web,
 }

@@ -97,7 +97,7 @@ def test_scheduler_creates_a_run_of_a_scheduled_deployment_and_it_runs(
         with get_client(sync_client=True) as client:
             cycle_id = service.deployment_ids["briefing_cycle/every-few-seconds"]
             done = None
-            while done is None and time.monotonic() - started < 45:
+            while done is None and time.monotonic() - started < 150:
                 runs = client.read_flow_runs(
                     deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[cycle_id]))
                 )

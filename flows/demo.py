@@ -509,5 +509,8 @@ def show(summary: dict[str, Any]) -> None:
         f"  the register:  OPERATIVE_DATA_DIR={data_dir} operative status\n"
         f"  the positions: OPERATIVE_DATA_DIR={data_dir} operative submissions list\n"
         f"  the letters, briefings, statement and report: table `document` of "
-        f"{data_dir}/operative.db"
+        f"{data_dir}/operative.db\n"
+        f"  the dashboard: OPERATIVE_DATA_DIR={data_dir} operative users password chair "
+        "--generate (prints a password), then\n"
+        f"                 OPERATIVE_DATA_DIR={data_dir} operative serve, and sign in as chair"
     )

@@ -212,7 +212,10 @@ def fetch(statement: Any) -> Any:
 # --- the browser --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and every later test calling asyncio.run() (the outbox's dispatch,
+# Prefect) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.is_file():
         pytest.skip(f"no {CHROMIUM}: `./.ci/install test` installs Debian's chromium")
@@ -223,7 +226,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Headless Chromium from Debian's package: Playwright's own download is never used."""
     launched = playwright.chromium.launch(

@@ -152,6 +152,20 @@ def approval_gate(
     return decided
 
 
+def _accepted(approval_id: int, given: DecisionInput) -> bool:
+    """Whether a resume input carries this approval's recorded decision (its token spent)."""
+    logger = get_run_logger()
+    if given.approval_id != approval_id:
+        # A late resume meant for an earlier approval of this run: not this decision.
+        logger.info("Approval %s: ignored input for approval %s", approval_id, given.approval_id)
+        return False
+    accepted = accept_decision(approval_id, given.token)
+    if "refused" in accepted:
+        logger.warning("Approval %s: refused a resume input: %s", approval_id, accepted["refused"])
+        return False
+    return True
+
+
 def _deployed() -> bool:
     """Whether this run belongs to a deployment (served or on a worker), which can suspend."""
     context = FlowRunContext.get()
@@ -186,16 +200,7 @@ def _suspend_until_decided(approval_id: int, description: str) -> None:
         except ValidationError:
             logger.warning("Approval %s: ignored a malformed resume input", approval_id)
             continue
-        if given.approval_id != approval_id:
-            logger.info(
-                "Approval %s: ignored input for approval %s", approval_id, given.approval_id
-            )
-            continue
-        accepted = accept_decision(approval_id, given.token)
-        if "refused" in accepted:
-            logger.warning(
-                "Approval %s: refused a resume input: %s", approval_id, accepted["refused"]
-            )
+        _accepted(approval_id, given)
 
 
 def _pause_until_decided(
@@ -252,19 +257,8 @@ def _pause_until_decided(
                     approval_id,
                 )
                 return False
-            if given.approval_id != approval_id:
-                # A late resume meant for an earlier approval of this run: not this decision.
-                logger.info(
-                    "Approval %s: ignored input for approval %s", approval_id, given.approval_id
-                )
-                continue
-            accepted = accept_decision(approval_id, given.token)
-            if "refused" in accepted:
-                logger.warning(
-                    "Approval %s: refused a resume input: %s", approval_id, accepted["refused"]
-                )
-                continue
-            break
+            if _accepted(approval_id, given):
+                break
     finally:
         timer.cancel()
     return True

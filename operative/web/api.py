@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from operative import reports
@@ -46,6 +46,11 @@ router = APIRouter(prefix="/api", responses=ERRORS)  # type: ignore[arg-type]
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="At most 200.")]
 Offset = Annotated[int, Query(ge=0)]
+# Row ids are PostgreSQL integers: a larger number reached the driver and failed there (a 500,
+# an OverflowError on SQLite) instead of being refused as bad input.
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.post("/token", response_model=TokenPublic, tags=["auth"])
@@ -88,7 +93,7 @@ def obligations(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
-    resolution: int | None = None,
+    resolution: QueryId = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     overdue: bool | None = None,
     limit: Limit = queries.DEFAULT_LIMIT,
@@ -117,7 +122,7 @@ def obligations(
     "/obligations/{obligation_id}", response_model=ObligationDetailPublic, tags=["register"]
 )
 def obligation(
-    session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: int
+    session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: PathId
 ) -> ObligationDetailPublic:
     """One obligation: approvals, documents, records, activities and failed deliveries."""
     detail = queries.obligation_detail(session, obligation_id)
@@ -137,7 +142,7 @@ def obligation(
 def obligation_events(
     session: SessionDep,
     user: CurrentUser,
-    obligation_id: int,
+    obligation_id: PathId,
     limit: Limit = queries.DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[EventPublic]:
@@ -159,7 +164,11 @@ def obligation_events(
     tags=["actions"],
 )
 def obligation_run(
-    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, obligation_id: int
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Officer,
+    obligation_id: PathId,
 ) -> RunPublic:
     """Start the obligation's playbook flow in the background, as the signed-in officer."""
     launched = actions.trigger_run(
@@ -185,7 +194,7 @@ def obligation_reassign(
     session: SessionDep,
     settings: SettingsDep,
     user: Officer,
-    obligation_id: int,
+    obligation_id: PathId,
     body: ReassignIn,
 ) -> ObligationPublic:
     """Give the obligation another playbook."""
@@ -218,7 +227,7 @@ async def approval_decision(
     session: SessionDep,
     settings: SettingsDep,
     user: Changer,
-    approval_id: int,
+    approval_id: PathId,
     body: DecisionIn,
 ) -> DecisionPublic:
     """Approve, or reject with a reason; then resume the flow run waiting for it, if any.
@@ -239,7 +248,7 @@ def deliveries(
     session: SessionDep,
     user: CurrentUser,
     status: Annotated[str | None, Query(pattern="^(pending|sending|sent|failed)$")] = None,
-    obligation: int | None = None,
+    obligation: QueryId = None,
     limit: Limit = queries.DEFAULT_LIMIT,
     offset: Offset = 0,
 ) -> Page[DeliveryPublic]:
@@ -257,7 +266,7 @@ def deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=RetryPublic, tags=["deliveries"])
 async def delivery_retry(
-    session: SessionDep, settings: SettingsDep, user: Officer, delivery_id: int
+    session: SessionDep, settings: SettingsDep, user: Officer, delivery_id: PathId
 ) -> RetryPublic:
     """Give a failed delivery new attempts and send it now."""
     await run_in_threadpool(actions.retry_delivery, session, delivery_id, user=user)
@@ -271,7 +280,7 @@ async def delivery_retry(
 def positions_list(
     session: SessionDep,
     user: CurrentUser,
-    obligation: int | None = None,
+    obligation: QueryId = None,
     language: Annotated[str | None, Query(pattern="^[a-z]{2}$")] = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
     verdict: Annotated[str | None, Query(max_length=20)] = None,
@@ -300,7 +309,7 @@ def positions_list(
 
 @router.get("/positions/summary", response_model=PositionsSummaryPublic, tags=["positions"])
 def positions_summary(
-    session: SessionDep, user: CurrentUser, obligation: int | None = None
+    session: SessionDep, user: CurrentUser, obligation: QueryId = None
 ) -> PositionsSummaryPublic:
     """Counts of a campaign, by language, and the positions received per day."""
     view = queries.positions_view(session, obligation_id=obligation, limit=1)
@@ -323,7 +332,7 @@ def positions_summary(
     "/positions/{obligation_id}/{iso3}/review", response_model=PositionPublic, tags=["positions"]
 )
 def position_review(
-    session: SessionDep, user: Officer, obligation_id: int, iso3: str, body: ReviewIn
+    session: SessionDep, user: Officer, obligation_id: PathId, iso3: str, body: ReviewIn
 ) -> PositionPublic:
     """Record whether a received national position reflects the resolution."""
     actions.review(session, obligation_id, iso3, user=user, verdict=body.verdict)
@@ -361,7 +370,7 @@ def calendar(
 
 @router.get("/reports/progress", response_model=ReportPublic, tags=["reports"])
 def progress_report(
-    session: SessionDep, user: CurrentUser, resolution: int | None = None
+    session: SessionDep, user: CurrentUser, resolution: QueryId = None
 ) -> ReportPublic:
     """The progress report for the Council, in Markdown (HTML: ``/reports/progress``)."""
     report = reports.build_report(session, resolution_id=resolution)

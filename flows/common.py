@@ -26,12 +26,23 @@ from tasks.store import (
     finish_step,
     mark_escalated,
     read_decision,
+    release_lease,
     request_approval,
     set_status,
     step_result,
 )
 
 TIMEOUT_PURPOSE = "approval-timeout"
+
+# Every playbook flow takes the obligation's run lease in ``begin`` and gives it back on a
+# final state (completed, failed, crashed). Suspended or paused, a run keeps it: it is still
+# the one working on the obligation, waiting for a decision. Cancelled runs are final and are
+# taken over by the next run (a hook on "cancelling" would free it while the run still stops).
+HOLDS_LEASE: dict[str, Any] = {
+    "on_completion": [release_lease],
+    "on_failure": [release_lease],
+    "on_crashed": [release_lease],
+}
 
 
 class DecisionInput(RunInput):

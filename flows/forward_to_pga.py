@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import current_run_id, message_context, publish, until_approved
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
 from operative.notify.recipients import NEW_YORK
 from operative.notify.templates import default_renderer
 from tasks.activities import document_text
@@ -53,12 +53,12 @@ def _letter(
     return rendered.subject, body
 
 
-@flow(name="forward_to_pga", log_prints=False)
+@flow(name="forward_to_pga", log_prints=False, **HOLDS_LEASE)
 def forward_to_pga(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Transmit the resolution to the President of the General Assembly, with approval."""
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return info["status"]
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
 
     approved = until_approved(

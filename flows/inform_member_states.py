@@ -18,7 +18,7 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import current_run_id, message_context, publish, until_approved
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
 from operative import briefings, calendar
 from operative.settings import get_settings
 from tasks.briefings import approved_briefing, briefing_cycles, compile_briefing
@@ -34,12 +34,12 @@ def _draft(resolution_id: int, cycle: int, now: dt.datetime, reason: str | None)
     return draft["title"], draft["body"]
 
 
-@flow(name="inform_member_states", log_prints=False)
+@flow(name="inform_member_states", log_prints=False, **HOLDS_LEASE)
 def inform_member_states(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Brief every Member State each month on the resolution's obligations, after DG approval."""
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return str(info["status"])
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
     resolution = context["resolution"]
     hld = resolution["key_dates"].get("hld")

@@ -13,7 +13,7 @@ import datetime as dt
 
 from prefect import flow
 
-from flows.common import current_run_id, message_context, publish, until_approved
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
 from operative import calendar, statements
 from tasks.activities import document_text, notes_per_state, record_once
 from tasks.notify import send_message
@@ -24,12 +24,12 @@ PLAYBOOK = "lead_agency_statement"
 APPROVER = "director_general"
 
 
-@flow(name="lead_agency_statement", log_prints=False)
+@flow(name="lead_agency_statement", log_prints=False, **HOLDS_LEASE)
 def lead_agency_statement(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Record the affirmation; draft, approve and circulate IOM's lead-agency statement."""
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return str(info["status"])
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
     source = statements.Source.from_info(info)
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import current_run_id, message_context, publish
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
 from operative import calendar
 from operative.settings import get_settings
 from tasks.activities import advance, engagement, pending_cycles
@@ -56,14 +56,14 @@ def _rows(lapses: list[dict[str, Any]], new: set[int]) -> list[dict[str, Any]]:
     ]
 
 
-@flow(name="migrant_perspectives", log_prints=False)
+@flow(name="migrant_perspectives", log_prints=False, **HOLDS_LEASE)
 def migrant_perspectives(
     obligation_id: int, drafted_by: str = "secretariat", cadence_weeks: int = 8
 ) -> str:
     """Check the cadence of engagement where migrants spoke, alert lapses, report at the end."""
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return str(info["status"])
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
     settings = get_settings()
     now = calendar.now()

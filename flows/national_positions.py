@@ -17,7 +17,7 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import current_run_id, message_context, publish
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
 from operative import calendar, positions
 from tasks.notify import send_message
 from tasks.positions import campaign_status, invite_states, states_to_remind
@@ -29,12 +29,12 @@ PLAYBOOK = "national_positions"
 REMINDER_BEFORE = dt.timedelta(days=14)
 
 
-@flow(name="national_positions", log_prints=False)
+@flow(name="national_positions", log_prints=False, **HOLDS_LEASE)
 def national_positions(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Invite every Member State to share its national position, remind, review, summarise."""
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return str(info["status"])
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
     deadline: dt.datetime | None = context["due"]
     if deadline is None:

@@ -12,7 +12,7 @@ import datetime as dt
 
 from prefect import flow
 
-from flows.common import current_run_id, message_context, publish
+from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
 from operative import calendar, statements
 from operative.notify.recipients import ROLES
 from operative.settings import get_settings
@@ -33,14 +33,14 @@ def _stage(due: dt.datetime, now: dt.datetime) -> str | None:
     return None
 
 
-@flow(name="track_obligation", log_prints=False)
+@flow(name="track_obligation", log_prints=False, **HOLDS_LEASE)
 def track_obligation(obligation_id: int, drafted_by: str = "secretariat") -> str:
     """Remind the owner before and after the deadline; done once evidence is recorded."""
     # ``drafted_by`` is unused: this playbook drafts nothing, but every playbook is started alike.
     del drafted_by
     info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["status"] in {"done", "cancelled"}:
-        return str(info["status"])
+    if info["stop"]:
+        return str(info["stop"])
     context = message_context(info)
     known = facts(obligation_id)
     declaratory = known["kind"] == "declaratory"

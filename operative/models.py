@@ -128,6 +128,12 @@ class Obligation(SQLModel, table=True):
     progress: int = 0
     reassigned: bool = False
     last_flow_run_id: str | None = None
+    # The one flow run working on the obligation now (the run lease): claimed when a run
+    # starts, released when it ends, taken over from a run that is no longer active. The
+    # process is "host:pid:start" of an in-process run, to tell a killed one from a live one.
+    active_run_id: str | None = None
+    active_since: dt.datetime | None = _ts()
+    active_process: str | None = None
     created_at: dt.datetime = _ts(nullable=False)
     updated_at: dt.datetime = _ts(nullable=False)
 

@@ -5,7 +5,9 @@ moved through their lifecycle in one place, and reassigned by the secretariat.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import socket
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -292,3 +294,116 @@ def set_progress(session: Session, obligation: Obligation, percent: int) -> None
         .execution_options(synchronize_session=False)
     )
     session.refresh(obligation, ["progress", "updated_at"])
+
+
+# One active run per obligation: the run lease.
+#
+# A run claims the obligation when it starts and releases it when it ends; a second run
+# finds it held and stops at once. Whether a holder is still active is the caller's question
+# to Prefect (the core imports no Prefect): a run in a final state, or unknown to the server,
+# is not; nor is a run that needs its process (running, or paused in-process) when that
+# process is gone from this host, which is how a SIGKILLed `operative run` leaves things —
+# Prefect still shows it running, since nothing was left to say otherwise.
+
+
+@dataclass(frozen=True)
+class RunHolder:
+    """The run holding an obligation's lease."""
+
+    run_id: str
+    since: dt.datetime | None
+    process: str | None
+
+
+def _start_ticks(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), or None if it is gone or a zombie.
+
+    With the pid alone, a pid reused by a later process would pass for the holder.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # The command name, in parentheses, may hold spaces: split after its closing one.
+    fields = stat.rpartition(")")[2].split()
+    state, start = fields[0], fields[19]
+    return None if state in {"Z", "X"} else start
+
+
+def this_process() -> str:
+    """This process as a lease names it: ``host:pid:start``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
+
+
+def process_gone(process: str | None) -> bool:
+    """Whether the process a lease names is known to have ended (only this host can tell)."""
+    if not process:
+        return False
+    host, _, rest = process.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if Path("/proc").is_dir():
+        found = _start_ticks(pid)
+        return found is None or (bool(start) and found != start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def claim_run(
+    session: Session,
+    obligation_id: int,
+    run_id: str,
+    *,
+    process: str,
+    replacing: str | None = None,
+) -> bool:
+    """Make ``run_id`` the obligation's active run; False if another run holds it.
+
+    One conditional UPDATE, so two runs cannot both win: on PostgreSQL the second waits for
+    the first's row lock and then finds the lease taken; on SQLite ``BEGIN IMMEDIATE`` has
+    serialised them already. Without ``replacing``, the lease is claimed when free or held by
+    this same run (a suspended run resumed runs again from the top); with it, only from that
+    holder, which the caller found no longer active.
+    """
+    holder = col(Obligation.active_run_id)
+    allowed = holder == replacing if replacing else sa.or_(holder.is_(None), holder == run_id)
+    claimed = session.execute(
+        sa.update(Obligation)
+        .where(col(Obligation.id) == obligation_id, allowed)
+        .values(active_run_id=run_id, active_since=utcnow(), active_process=process)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_run(session: Session, obligation_id: int, run_id: str) -> bool:
+    """Free the lease if ``run_id`` holds it; False if it did not (refused, or taken over)."""
+    released = session.execute(
+        sa.update(Obligation)
+        .where(col(Obligation.id) == obligation_id, col(Obligation.active_run_id) == run_id)
+        .values(active_run_id=None, active_since=None, active_process=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(released.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def run_holder(session: Session, obligation_id: int) -> RunHolder | None:
+    """The run holding the obligation's lease, as committed now."""
+    row = session.execute(
+        sa.select(
+            col(Obligation.active_run_id),
+            col(Obligation.active_since),
+            col(Obligation.active_process),
+        ).where(col(Obligation.id) == obligation_id)
+    ).one_or_none()
+    if row is None or row[0] is None:
+        return None
+    return RunHolder(run_id=row[0], since=row[1], process=row[2])

@@ -41,6 +41,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's Prefect API URL: one real server for every test that runs flows."""
+    from flows.runtime import prefect_api
+
+    with prefect_api(tmp_path_factory.mktemp("prefect-server")) as url:
+        yield url
+
+
 def _postgres_server() -> str | None:
     return os.environ.get("OPERATIVE_TEST_POSTGRES_URL") or None
 

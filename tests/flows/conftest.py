@@ -1,7 +1,8 @@
-"""One real Prefect server for the whole test session, and helpers to drive flows in tests.
+"""Helpers to drive flows in tests, against the session's Prefect server.
 
-The server is a ``prefect server start`` process on loopback (flows.runtime.prefect_api),
-started once; each test still has its own operative data dir and database.
+The server (``prefect_server``, in tests/conftest.py so that tests/reliability shares it) is
+a ``prefect server start`` process on loopback, started once; each test still has its own
+operative data dir and database.
 """
 
 from __future__ import annotations
@@ -25,20 +26,8 @@ from operative.resolution import parse_file
 from tests.conftest import SEED
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's Prefect API URL."""
-    from flows.runtime import prefect_api
-
-    with prefect_api(tmp_path_factory.mktemp("prefect-server")) as url:
-        yield url
-
-
-@pytest.fixture
-def flows_env(prefect_server: str, isolated_env: Path) -> Iterator[Path]:
-    """A fresh register with 1244 ingested, users for every role, and flow settings on."""
-    from flows.runtime import flow_settings
-
+def register_1244() -> None:
+    """1244 ingested (with its HLD dates) into the configured database, and a user per role."""
     with session_scope() as session:
         bootstrap.init(session)
         ingest(
@@ -57,6 +46,14 @@ def flows_env(prefect_server: str, isolated_env: Path) -> Iterator[Path]:
             "viewer": ["viewer"],
         }.items():
             users.add_user(session, username, name=username.title(), roles=roles)
+
+
+@pytest.fixture
+def flows_env(prefect_server: str, isolated_env: Path) -> Iterator[Path]:
+    """A fresh register with 1244 ingested, users for every role, and flow settings on."""
+    from flows.runtime import flow_settings
+
+    register_1244()
     with flow_settings():
         yield isolated_env
 

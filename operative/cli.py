@@ -42,6 +42,21 @@ class UsageProblem(Exception):
     """Bad input: reported in one line, exit code 2."""
 
 
+# Who acts when a command's --as is left out: the secretariat at the console, vouched for by
+# its access to the database itself. A name given with --as is checked (require_acting).
+CONSOLE_ACTOR = "secretariat"
+
+
+def require_acting(session: Any, actor: str, what: str) -> None:
+    """Refuse a name given with ``--as`` unless it is an active user with an officer's role."""
+    if actor == CONSOLE_ACTOR:
+        return
+    from operative.approvals import user_roles
+
+    if not {"officer", "admin"} & set(user_roles(session, actor)):
+        raise UsageProblem(f"{actor} may not {what}: it needs the role 'officer'")
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """End the command with a one-line message on stderr."""
     typer.echo(f"operative: {message}", err=True)
@@ -409,12 +424,13 @@ def reassign(
     obligation: Annotated[int, typer.Argument(help="The obligation's id.")],
     playbook: Annotated[str, typer.Argument(help="The playbook to give it.")],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
-    actor: Annotated[str, typer.Option("--as", help="Who reassigns it.")] = "secretariat",
+    actor: Annotated[str, typer.Option("--as", help="Who reassigns it.")] = CONSOLE_ACTOR,
 ) -> None:
     """Give an obligation another playbook (kept when the resolution is re-ingested)."""
     from operative.obligations import reassign as reassign_playbook
 
     with _session() as session:
+        require_acting(session, actor, "reassign playbooks")
         result = reassign_playbook(session, obligation, playbook, actor=actor, reason=reason)
         session.commit()
     typer.echo(f"Obligation {result.id} now follows {result.playbook}.")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from operative.cli import (
+    CONSOLE_ACTOR,
     JsonOption,
     UsageProblem,
     _console,
@@ -20,6 +21,7 @@ from operative.cli import (
     _session,
     fail,
     handled,
+    require_acting,
 )
 
 users_app = typer.Typer(help="People who approve, review and sign in.", no_args_is_help=True)
@@ -375,7 +377,7 @@ def submissions_add(
     obligation: Annotated[
         int | None, typer.Option(help="The national-positions obligation.")
     ] = None,
-    actor: AsUser = "secretariat",
+    actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record a Member State's national position received by the secretariat."""
     from operative.positions import submit
@@ -391,6 +393,7 @@ def submissions_add(
         except UnicodeDecodeError:
             raise UsageProblem(f"{file}: not UTF-8 text") from None
     with _session() as session:
+        require_acting(session, actor, "record national positions")
         target = _national_positions_obligation(session, obligation)
         row = submit(session, target, iso3, text=text, attachment=(file.name, data), actor=actor)
         session.commit()
@@ -405,7 +408,7 @@ def submissions_review(
     obligation: Annotated[
         int | None, typer.Option(help="The national-positions obligation.")
     ] = None,
-    actor: AsUser = "secretariat",
+    actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record whether a national position reflects the resolution."""
     from operative.positions import review
@@ -482,7 +485,7 @@ def activities_add(
     evidence: Annotated[
         str | None, typer.Option(help="A link to evidence (minutes, recording).")
     ] = None,
-    actor: AsUser = "secretariat",
+    actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Log an engagement activity."""
     from operative.ingest import parse_date
@@ -490,6 +493,7 @@ def activities_add(
 
     day = parse_date(on, "--on")
     with _session() as session:
+        require_acting(session, actor, "log activities")
         row = add_activity(
             session,
             obligation,
@@ -513,12 +517,13 @@ def records_add(
     ],
     text: Annotated[str, typer.Argument(help="What happened.")],
     reference: Annotated[str | None, typer.Option(help="A reference or link.")] = None,
-    actor: AsUser = "secretariat",
+    actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record a fact: the PGA's acknowledgement, a use of the statement, evidence of work done."""
     from operative.records import add_record
 
     with _session() as session:
+        require_acting(session, actor, "record facts")
         row = add_record(
             session, obligation, kind=kind, text=text, actor=actor, reference=reference
         )

@@ -19,12 +19,24 @@ from operative.cli import UsageProblem, _session, handled
 def web(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Processes serving the port (more pages at once on more cores)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the dashboard, the JSON API and the Member State portal (no Prefect runner)."""
-    from operative.web.app import server
+    from operative.web.app import serve_processes, server
 
-    typer.echo(f"operative web on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    server(host, port).run()
+    plural = "process" if workers == 1 else "processes"
+    typer.echo(
+        f"operative web on http://{host}:{port}/ ({workers} {plural}; Ctrl-C to stop)", err=True
+    )
+    if workers == 1:
+        server(host, port).run()
+    else:
+        serve_processes(host, port, workers=workers)
 
 
 def report(

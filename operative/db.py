@@ -4,6 +4,11 @@ SQLite runs in WAL mode with foreign keys on and a busy timeout, and every trans
 starts with ``BEGIN IMMEDIATE``: with Python's default deferred transactions two writers
 can both read, then both write, and one update is lost (or one fails with "database is
 locked" after reading stale data). Taking the write lock at BEGIN serialises them instead.
+
+A unit of work that only reads (a page view) runs on :func:`read_only` of the engine: its
+transactions start with a deferred ``BEGIN``, which in WAL mode reads a snapshot beside a
+writer and never waits for the write lock. The "begin" hook of :func:`make_engine` is the one
+place that chooses between the two.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from sqlmodel import Session
 from operative.settings import REPO_ROOT, get_settings
 
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
+
+# The execution option that marks a connection as a reader (see :func:`read_only`).
+READ_ONLY_OPTION = "operative_read_only"
 
 _engines: dict[str, Engine] = {}
 _migrated: set[str] = set()
@@ -62,9 +70,20 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reader = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool, same hooks) for units of work that never write.
+
+    On SQLite its transactions begin deferred, so they neither take nor wait for the write
+    lock; a write attempted through it may fail with "database is locked" instead of waiting.
+    On PostgreSQL it changes nothing: readers never wait for writers there.
+    """
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def get_engine(url: str | None = None) -> Engine:

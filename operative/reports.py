@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pendulum
 import sqlalchemy as sa
@@ -69,11 +70,25 @@ POSITION_COLUMNS = (
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# The formats pages use most, as strftime patterns: pendulum's formatter costs ~60 us a
+# call, which a page of 175 Member States times three dates turns into tens of ms.
+_STRFTIME = {"YYYY-MM-DD HH:mm": "%Y-%m-%d %H:%M", "YYYY-MM-DD": "%Y-%m-%d"}
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # Stored times are UTC; a naive one (from a raw query) is read as UTC, as pendulum does.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def local_time(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
     """A stored UTC time in the configured zone (Geneva by default); empty for none."""
     if value is None:
         return ""
-    return str(pendulum.instance(value).in_timezone(get_settings().timezone).format(fmt))
+    zone = get_settings().timezone
+    pattern = _STRFTIME.get(fmt)
+    if pattern is not None:
+        return _aware(value).astimezone(ZoneInfo(zone)).strftime(pattern)
+    return str(pendulum.instance(value).in_timezone(zone).format(fmt))
 
 
 @dataclass(frozen=True)
@@ -83,9 +98,57 @@ class Counts:
     pending_approvals: list[Approval] = field(default_factory=list)
     sent: int = 0
     failed: int = 0
+    # The counts of its national positions, when it has invited any.
+    positions: positions.Summary | None = None
 
 
-def _counts(session: Session, obligation_ids: Sequence[int]) -> dict[int, Counts]:
+def plain_rows(session: Session, query: sa.Executable) -> Sequence[Any]:
+    """The rows of a select of plain columns, in the session's transaction (sqlmodel's
+    ``select`` types at most four columns, and its ``Session.execute`` is deprecated)."""
+    return session.connection().execute(query).all()
+
+
+def summaries(session: Session, obligation_ids: Sequence[int]) -> dict[int, positions.Summary]:
+    """The counts of :func:`operative.positions.summarise` for many campaigns in one grouped
+    query (obligations with no submission are left out)."""
+    if not obligation_ids:
+        return {}
+    verdicts = [
+        func.count(sa.case((col(Submission.verdict) == verdict, 1)))
+        for verdict in positions.VERDICTS
+    ]
+    query = (
+        sa.select(
+            col(Submission.obligation_id),
+            func.count(col(Submission.invited_at)),
+            func.count(col(Submission.reminded_at)),
+            func.count(col(Submission.received_at)),
+            func.count(col(Submission.reviewed_at)),
+            *verdicts,
+        )
+        .where(col(Submission.obligation_id).in_(obligation_ids))
+        .group_by(col(Submission.obligation_id))
+    )
+    found = {}
+    for obligation_id, invited, reminded, received, reviewed, *by_verdict in plain_rows(
+        session, query
+    ):
+        found[int(obligation_id)] = positions.Summary(
+            invited=int(invited),
+            reminded=int(reminded),
+            received=int(received),
+            reviewed=int(reviewed),
+            verdicts={
+                verdict: int(count)
+                for verdict, count in zip(positions.VERDICTS, by_verdict, strict=True)
+            },
+        )
+    return found
+
+
+def obligation_counts(session: Session, obligation_ids: Sequence[int]) -> dict[int, Counts]:
+    """What each obligation waits for (approvals, deliveries, positions): a few grouped
+    queries for all of them, whatever their number."""
     if not obligation_ids:
         return {}
     waiting: dict[int, list[Approval]] = {}
@@ -104,20 +167,22 @@ def _counts(session: Session, obligation_ids: Sequence[int]) -> dict[int, Counts
     ):
         if obligation_id is not None:
             tallies[(obligation_id, str(status))] = int(count)
+    campaigns = summaries(session, obligation_ids)
     return {
         oid: Counts(
             pending_approvals=waiting.get(oid, []),
             sent=tallies.get((oid, DeliveryStatus.sent.value), 0),
             failed=tallies.get((oid, DeliveryStatus.failed.value), 0),
+            positions=campaigns.get(oid),
         )
         for oid in obligation_ids
     }
 
 
-def next_action(session: Session, obligation: Obligation, counts: Counts) -> str:
+def next_action(status: str, playbook: str, counts: Counts) -> str:
     """What has to happen next for an obligation, in a few words for the secretariat."""
-    status = ObligationStatus(obligation.status)
-    if status is ObligationStatus.cancelled:
+    state = ObligationStatus(status)
+    if state is ObligationStatus.cancelled:
         return "None: cancelled"
     if counts.pending_approvals:
         first = counts.pending_approvals[0]
@@ -127,18 +192,18 @@ def next_action(session: Session, obligation: Obligation, counts: Counts) -> str
     if counts.failed:
         plural = "delivery" if counts.failed == 1 else "deliveries"
         return f"Retry {counts.failed} failed {plural}"
-    if status is ObligationStatus.done:
+    if state is ObligationStatus.done:
         return "None: done"
-    if status is ObligationStatus.planned:
-        return f"Start the {obligation.playbook} flow"
-    if obligation.playbook == "national_positions" and obligation.id is not None:
-        summary = positions.summarise(session, obligation.id)
+    if state is ObligationStatus.planned:
+        return f"Start the {playbook} flow"
+    if playbook == "national_positions":
+        summary = counts.positions or positions.Summary(0, 0, 0, 0, {})
         if summary.unreviewed:
             return f"Review {summary.unreviewed} received national positions"
         return f"Collect national positions ({summary.received} of {summary.invited} received)"
-    if status is ObligationStatus.awaiting_approval:
+    if state is ObligationStatus.awaiting_approval:
         return "Run the flow again: the decision is in the register"
-    return f"Run the {obligation.playbook} flow again to carry on"
+    return f"Run the {playbook} flow again to carry on"
 
 
 @dataclass(frozen=True)
@@ -191,7 +256,7 @@ def obligation_lines(
     if obligation_ids is not None:
         query = query.where(col(Obligation.id).in_(obligation_ids))
     rows = session.exec(query).all()
-    counts = _counts(session, [o.id for o, _p, _r in rows if o.id is not None])
+    counts = obligation_counts(session, [o.id for o, _p, _r in rows if o.id is not None])
     now = calendar.now()
     lines = []
     for obligation, paragraph, resolution in rows:
@@ -203,7 +268,7 @@ def obligation_lines(
                 resolution=resolution,
                 counts=tally,
                 overdue=is_overdue(obligation, now),
-                next_action=next_action(session, obligation, tally),
+                next_action=next_action(obligation.status, obligation.playbook, tally),
             )
         )
     return lines
@@ -226,11 +291,35 @@ def campaigns(session: Session) -> list[Obligation]:
 
 
 @dataclass(frozen=True)
+class PositionState:
+    """A Member State as a positions list shows it."""
+
+    iso3: str
+    name_en: str
+    name_fr: str
+    name_es: str
+    language: str
+
+
+@dataclass(frozen=True)
+class PositionSubmission:
+    """Where a state's submission stands (its text and file are not read for a list)."""
+
+    invited_at: dt.datetime | None
+    reminded_at: dt.datetime | None
+    received_at: dt.datetime | None
+    reviewed_at: dt.datetime | None
+    verdict: str | None
+    reviewer: str | None
+    attachment_name: str | None
+
+
+@dataclass(frozen=True)
 class PositionLine:
     """One Member State in a national-positions campaign (invited or not)."""
 
-    state: MemberState
-    submission: Submission | None
+    state: PositionState
+    submission: PositionSubmission | None
 
     @property
     def verdict(self) -> str:
@@ -271,12 +360,23 @@ def position_lines(
     ``state`` is one of :data:`POSITION_STATES`; ``verdict`` one of
     :data:`operative.positions.VERDICTS`; ``search`` matches the code or a name.
     """
-    if state is not None and state not in POSITION_STATES:
-        raise ValueError(f"state {state!r}: expected one of {', '.join(POSITION_STATES)}")
-    if verdict is not None and verdict not in positions.VERDICTS:
-        raise ValueError(f"verdict {verdict!r}: expected one of {', '.join(positions.VERDICTS)}")
+    check_position_filters(state=state, verdict=verdict)
     query = (
-        select(MemberState, Submission)
+        sa.select(
+            col(MemberState.iso3),
+            col(MemberState.name_en),
+            col(MemberState.name_fr),
+            col(MemberState.name_es),
+            col(MemberState.language),
+            col(Submission.id),
+            col(Submission.invited_at),
+            col(Submission.reminded_at),
+            col(Submission.received_at),
+            col(Submission.reviewed_at),
+            col(Submission.verdict),
+            col(Submission.reviewer),
+            col(Submission.attachment_name),
+        )
         .outerjoin(
             Submission,
             sa.and_(
@@ -287,35 +387,65 @@ def position_lines(
         .where(col(MemberState.active))
         .order_by(col(MemberState.iso3))
     )
-    if language:
-        query = query.where(MemberState.language == language)
-    if search:
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            sa.or_(
-                func.lower(MemberState.iso3).like(pattern),
-                func.lower(MemberState.name_en).like(pattern),
-                func.lower(MemberState.name_fr).like(pattern),
-                func.lower(MemberState.name_es).like(pattern),
-            )
+    lines = [
+        PositionLine(
+            PositionState(*row[:5]),
+            PositionSubmission(*row[6:]) if row[5] is not None else None,
         )
-    conditions = {
-        "invited": col(Submission.invited_at).is_not(None),
-        "reminded": col(Submission.reminded_at).is_not(None),
-        "received": col(Submission.received_at).is_not(None),
-        "not_received": sa.and_(
-            col(Submission.invited_at).is_not(None), col(Submission.received_at).is_(None)
-        ),
-        "to_review": sa.and_(
-            col(Submission.received_at).is_not(None), col(Submission.verdict).is_(None)
-        ),
-        "reviewed": col(Submission.verdict).is_not(None),
-    }
-    if state:
-        query = query.where(conditions[state])
-    if verdict:
-        query = query.where(Submission.verdict == verdict)
-    return [PositionLine(member, row) for member, row in session.exec(query).all()]
+        for row in plain_rows(session, query)
+    ]
+    return filter_positions(lines, language=language, state=state, verdict=verdict, search=search)
+
+
+def check_position_filters(*, state: str | None = None, verdict: str | None = None) -> None:
+    """``ValueError`` for a stage or verdict that does not exist."""
+    if state is not None and state not in POSITION_STATES:
+        raise ValueError(f"state {state!r}: expected one of {', '.join(POSITION_STATES)}")
+    if verdict is not None and verdict not in positions.VERDICTS:
+        raise ValueError(f"verdict {verdict!r}: expected one of {', '.join(positions.VERDICTS)}")
+
+
+def _at_stage(row: PositionSubmission | None, stage: str) -> bool:
+    if row is None:
+        return False
+    return {
+        "invited": row.invited_at is not None,
+        "reminded": row.reminded_at is not None,
+        "received": row.received_at is not None,
+        "not_received": row.invited_at is not None and row.received_at is None,
+        "to_review": row.received_at is not None and row.verdict is None,
+        "reviewed": row.verdict is not None,
+    }[stage]
+
+
+def filter_positions(
+    lines: Iterable[PositionLine],
+    *,
+    language: str | None = None,
+    state: str | None = None,
+    verdict: str | None = None,
+    search: str | None = None,
+) -> list[PositionLine]:
+    """The lines that pass every filter given (a campaign has one line per Member State, so
+    they are filtered here rather than by one query per filter combination)."""
+    check_position_filters(state=state, verdict=verdict)
+    needle = search.strip().casefold() if search else ""
+    kept = []
+    for line in lines:
+        member, row = line.state, line.submission
+        if language and member.language != language:
+            continue
+        if needle and not any(
+            needle in name.casefold()
+            for name in (member.iso3, member.name_en, member.name_fr, member.name_es)
+        ):
+            continue
+        if state and not _at_stage(row, state):
+            continue
+        if verdict and (row is None or row.verdict != verdict):
+            continue
+        kept.append(line)
+    return kept
 
 
 def position_rows(session: Session, obligation_id: int) -> list[dict[str, Any]]:
@@ -325,7 +455,7 @@ def position_rows(session: Session, obligation_id: int) -> list[dict[str, Any]]:
 
 def submissions_by_day(session: Session, obligation_id: int) -> list[tuple[dt.date, int]]:
     """How many positions arrived each day (Geneva dates), in date order."""
-    zone = get_settings().timezone
+    zone = ZoneInfo(get_settings().timezone)
     days: dict[dt.date, int] = {}
     for received in session.exec(
         select(Submission.received_at).where(
@@ -333,7 +463,7 @@ def submissions_by_day(session: Session, obligation_id: int) -> list[tuple[dt.da
         )
     ):
         if received is not None:
-            day = pendulum.instance(received).in_timezone(zone).date()
+            day = _aware(received).astimezone(zone).date()
             days[day] = days.get(day, 0) + 1
     return sorted(days.items())
 
@@ -445,7 +575,7 @@ def build_report(session: Session, *, resolution_id: int | None = None) -> Progr
             )
         )
         if line.obligation.playbook == "national_positions" and entry.positions is None:
-            entry.positions = positions.summarise(session, oid)
+            entry.positions = line.counts.positions or positions.summarise(session, oid)
     return ProgressReport(as_of=calendar.now(), resolutions=list(grouped.values()))
 
 

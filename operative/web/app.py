@@ -4,7 +4,8 @@
 builds a uvicorn server for it (``operative web`` runs one alone; ``operative serve`` can run
 one beside the Prefect runner). Errors are answered in one place: the core's ``ValueError``
 family and ``LookupError`` become a 4xx page, or a ``{"detail": …}`` JSON body under ``/api``,
-and nothing is committed on the way.
+a database still locked by a writer after the busy timeout a 503 with ``Retry-After``, and
+nothing is committed on the way.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from operative import approvals, obligations, positions, tokens
-from operative.db import get_engine
+from operative.db import get_engine, read_only
 from operative.settings import Settings, get_settings
 from operative.web import actions, api, pages, portal
 from operative.web.deps import SignInRequired
@@ -75,6 +77,27 @@ def _one_line(exc: BaseException) -> str:
 async def _core_error(request: Request, exc: Exception) -> Response:
     status = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
     return error_response(request, status, _one_line(exc))
+
+
+# How long a client is asked to wait when the database is busy (seconds).
+RETRY_AFTER_BUSY = 2
+
+
+def _database_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """SQLite's write lock still held by another writer after the busy timeout: 503 with
+    Retry-After (a moment later it goes through), not a 500 and a dropped connection."""
+    assert isinstance(exc, OperationalError)
+    if not _database_busy(exc):
+        raise exc
+    response = error_response(
+        request, 503, "The database is busy with other changes: try again in a moment."
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_BUSY)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -141,6 +164,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings.effective_database_url)
+    app.state.reader = read_only(app.state.engine)
     app.state.run_command = tuple(run_command)
     app.state.deliverer = deliverer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -153,6 +177,7 @@ def create_app(
         RequestValidationError: _validation_error,
         ValueError: _core_error,
         LookupError: _core_error,
+        OperationalError: _database_error,
     }
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
@@ -163,6 +188,30 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def serve_processes(
+    host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, log_level: str = "info"
+) -> None:
+    """Serve with ``workers`` uvicorn processes on one port until stopped (``operative web
+    --workers N``).
+
+    One process renders one page at a time (the GIL): on a machine with several cores, more
+    processes serve more pages at once. Each builds its own app (:func:`create_app`) and its
+    own engine; SQLite in WAL mode lets their readers run side by side.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        "operative.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
 
 
 def server(

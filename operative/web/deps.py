@@ -24,13 +24,26 @@ class SignInRequired(Exception):
     """No valid session or token: pages redirect to sign-in, the API answers 401."""
 
 
+# Requests that only read: their transactions begin deferred (operative.db.read_only).
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; nothing is committed unless an action commits it."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    """One session per request; nothing is committed unless an action commits it.
+
+    A GET or HEAD reads without taking SQLite's write lock, so page views run beside each
+    other and beside a writer; everything else begins with the write lock (``BEGIN
+    IMMEDIATE``), so its reads and writes cannot be interleaved with another writer's.
+    """
+    state = request.app.state
+    engine = state.reader if request.method in READ_METHODS else state.engine
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the route returns, not after the response is sent: a connection is not held
+# while a slow client reads.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_settings_dep(request: Request) -> Settings:

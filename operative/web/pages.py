@@ -37,6 +37,8 @@ router = APIRouter(include_in_schema=False)
 
 Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
+# Each resolution brings its obligations: a page of the overview holds a few of them.
+MAX_RESOLUTIONS_PER_PAGE = 50
 
 
 def _safe_next(target: str | None) -> str:
@@ -124,13 +126,21 @@ async def signout(request: Request, user: CurrentUser) -> RedirectResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(
-    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESOLUTIONS_PER_PAGE)] = queries.OVERVIEW_PER_PAGE,
 ) -> HTMLResponse:
+    page = queries.overview(session, limit=limit, offset=offset)
+    session.close()  # everything the page shows is read: end the transaction before rendering
     return render(
         request,
         "overview.html",
         {
-            "blocks": queries.overview(session),
+            "page": page,
+            "page_numbers": queries.page_numbers,
             "prefect": queries.prefect_ui_base(settings.data_dir),
             "flow_run_url": queries.flow_run_url,
         },
@@ -149,6 +159,7 @@ def obligation_page(
 ) -> HTMLResponse:
     detail = queries.obligation_detail(session, obligation_id)
     events = queries.events_page(session, obligation_id, limit=limit, offset=offset)
+    session.close()  # the rows above are all the page shows: end the transaction first
     context = {
         "detail": detail,
         "events": events,
@@ -216,6 +227,7 @@ def positions_page(
         verdict=verdict or None,
         search=q or None,
     )
+    session.close()
     filters = {
         "language": language or "",
         "state": state or "",
@@ -404,11 +416,12 @@ def calendar_ics(session: SessionDep, user: CurrentUser) -> Response:
 
 @router.get("/exports", response_class=HTMLResponse)
 def exports_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
-    return render(
-        request,
-        "exports.html",
-        {"campaigns": reports.campaigns(session), "blocks": queries.overview(session)},
-    )
+    context = {
+        "campaigns": queries.campaign_ids(session),
+        "resolutions": queries.resolution_refs(session),
+    }
+    session.close()
+    return render(request, "exports.html", context)
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response:
@@ -443,10 +456,7 @@ def export_obligations(
 def export_positions(
     session: SessionDep, user: CurrentUser, extension: str, obligation: int | None = None
 ) -> Response:
-    view = queries.positions_view(session, obligation_id=obligation, limit=1)
-    if view.campaign is None or view.campaign.id is None:
-        raise LookupError("no obligation collects national positions")
-    rows = reports.position_rows(session, view.campaign.id)
+    rows = reports.position_rows(session, queries.campaign_id(session, obligation))
     if extension == "csv":
         return _download(
             reports.to_csv(reports.POSITION_COLUMNS, rows),

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -27,10 +27,12 @@ from operative.models import (
     Message,
     Obligation,
     ObligationStatus,
+    Paragraph,
     Record,
     Resolution,
     Submission,
 )
+from operative.obligations import is_overdue
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -52,6 +54,26 @@ class Paged(Generic[T]):
     @property
     def previous_offset(self) -> int | None:
         return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+    @property
+    def number(self) -> int:
+        """This page's number, from 1."""
+        return self.offset // self.limit + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+
+def page_numbers(page: Paged[Any], *, around: int = 2) -> list[int | None]:
+    """The page numbers to link: the first, the last and those near this one; None marks a gap."""
+    wanted = {1, page.pages, *range(page.number - around, page.number + around + 1)}
+    numbers: list[int | None] = []
+    for number in sorted(n for n in wanted if 1 <= n <= page.pages):
+        if numbers and numbers[-1] is not None and number - numbers[-1] > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
 
 
 def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
@@ -94,22 +116,137 @@ def flow_run_url(base: str | None, run_id: str | None) -> str | None:
 # --- overview ---------------------------------------------------------------------------------
 
 
+OVERVIEW_PER_PAGE = 10
+# The overview shows a paragraph's opening words: only so much of its text is read.
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class ResolutionRef:
+    """What a link to a resolution needs."""
+
+    id: int
+    body: str
+    number: str
+    adopted_on: dt.date | None
+    title: str
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One obligation as the overview shows it: plain values, read before the page renders."""
+
+    id: int
+    num: str
+    verb_text: str
+    addressee: str
+    excerpt: str
+    playbook: str
+    status: str
+    progress: int
+    due_at: dt.datetime | None
+    overdue: bool
+    next_action: str
+    last_flow_run_id: str | None
+
+
+class _Due(NamedTuple):
+    status: str
+    due_at: dt.datetime | None
+
+
 @dataclass(frozen=True)
 class ResolutionBlock:
-    resolution: Resolution
-    lines: list[reports.ObligationLine]
+    resolution: ResolutionRef
+    rows: list[OverviewRow]
 
 
-def overview(session: Session, *, resolution_id: int | None = None) -> list[ResolutionBlock]:
-    """Each resolution with its obligations, in register order."""
-    blocks: dict[int, ResolutionBlock] = {}
-    for line in reports.obligation_lines(session, resolution_id=resolution_id):
-        key = line.resolution.id or 0
-        blocks.setdefault(key, ResolutionBlock(line.resolution, [])).lines.append(line)
-    if resolution_id is None:
-        for resolution in session.exec(select(Resolution).order_by(col(Resolution.id))):
-            blocks.setdefault(resolution.id or 0, ResolutionBlock(resolution, []))
-    return sorted(blocks.values(), key=lambda block: block.resolution.id or 0)
+_REF_COLUMNS = (
+    col(Resolution.id),
+    col(Resolution.body),
+    col(Resolution.number),
+    col(Resolution.adopted_on),
+    col(Resolution.title),
+)
+
+
+def resolution_refs(session: Session) -> list[ResolutionRef]:
+    """Every resolution, newest first (by adoption, then registration), without its text."""
+    rows = reports.plain_rows(session, sa.select(*_REF_COLUMNS).order_by(*_newest_first()))
+    return [ResolutionRef(*row) for row in rows]
+
+
+def _newest_first() -> tuple[Any, ...]:
+    # NULLs last on both databases: a resolution with no adoption date sorts as the oldest.
+    return (
+        col(Resolution.adopted_on).is_(None),
+        col(Resolution.adopted_on).desc(),
+        col(Resolution.id).desc(),
+    )
+
+
+def overview(
+    session: Session, *, limit: int = OVERVIEW_PER_PAGE, offset: int = 0
+) -> Paged[ResolutionBlock]:
+    """A page of resolutions, newest first, each with its obligations in paragraph order.
+
+    Only the columns shown are read (a paragraph's text is cut in SQL), and what the
+    obligations wait for is counted for the whole page at once (:func:`reports.obligation_counts`).
+    """
+    total = session.exec(select(func.count()).select_from(Resolution)).one()
+    refs = [
+        ResolutionRef(*row)
+        for row in reports.plain_rows(
+            session, sa.select(*_REF_COLUMNS).order_by(*_newest_first()).offset(offset).limit(limit)
+        )
+    ]
+    blocks = {ref.id: ResolutionBlock(ref, []) for ref in refs}
+    if not blocks:
+        return Paged([], int(total), limit, offset)
+    rows = reports.plain_rows(
+        session,
+        sa.select(
+            col(Paragraph.resolution_id),
+            col(Obligation.id),
+            col(Paragraph.num),
+            col(Paragraph.verb_text),
+            col(Paragraph.verb),
+            col(Paragraph.addressee),
+            sa.func.substr(col(Paragraph.text), 1, EXCERPT_CHARS),
+            col(Obligation.playbook),
+            col(Obligation.status),
+            col(Obligation.progress),
+            col(Obligation.due_at),
+            col(Obligation.last_flow_run_id),
+        )
+        .join(Paragraph, col(Obligation.paragraph_id) == col(Paragraph.id))
+        .where(col(Paragraph.resolution_id).in_(list(blocks)))
+        .order_by(col(Paragraph.resolution_id), col(Paragraph.position)),
+    )
+    counts = reports.obligation_counts(session, [row[1] for row in rows])
+    now = calendar.now()
+    for resolution_id, oid, num, verb_text, verb, addressee, excerpt, *rest in rows:
+        playbook, status, progress, due_at, run_id = rest
+        status = str(getattr(status, "value", status))
+        blocks[resolution_id].rows.append(
+            OverviewRow(
+                id=oid,
+                num=num,
+                verb_text=verb_text or verb or "",
+                addressee=addressee or "",
+                excerpt=excerpt or "",
+                playbook=playbook,
+                status=status,
+                progress=progress,
+                due_at=due_at,
+                # is_overdue reads only these two: the rule stays in one place, without
+                # building a table object (~60 us) per row.
+                overdue=is_overdue(cast(Obligation, _Due(status, due_at)), now),
+                next_action=reports.next_action(status, playbook, counts[oid]),
+                last_flow_run_id=run_id,
+            )
+        )
+    return Paged(list(blocks.values()), int(total), limit, offset)
 
 
 def obligations_page(
@@ -408,13 +545,50 @@ def submissions_chart(
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """The national-positions obligation a positions page is about."""
+
+    id: int
+    status: str
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class PositionsView:
-    campaigns: list[Obligation]
-    campaign: Obligation | None
+    campaigns: list[int]
+    campaign: Campaign | None
     lines: Paged[reports.PositionLine]
     summary: positions.Summary | None
     chart: Chart | None
     languages: dict[str, int]
+
+
+def campaign_ids(session: Session) -> list[int]:
+    """The obligations that collect national positions, oldest first (ids only)."""
+    return [
+        int(oid)
+        for oid in session.exec(
+            select(col(Obligation.id))
+            .where(col(Obligation.playbook) == "national_positions")
+            .order_by(col(Obligation.id))
+        )
+        if oid is not None
+    ]
+
+
+def _chosen_campaign(found: list[int], obligation_id: int | None) -> int | None:
+    if obligation_id is not None and obligation_id not in found:
+        raise LookupError(f"obligation {obligation_id} does not collect national positions")
+    return obligation_id if obligation_id is not None else (found[0] if found else None)
+
+
+def campaign_id(session: Session, obligation_id: int | None = None) -> int:
+    """``obligation_id`` if it collects national positions, else the first campaign;
+    ``LookupError`` when there is none."""
+    chosen = _chosen_campaign(campaign_ids(session), obligation_id)
+    if chosen is None:
+        raise LookupError("no obligation collects national positions")
+    return chosen
 
 
 def positions_view(
@@ -428,28 +602,36 @@ def positions_view(
     limit: int = MAX_LIMIT,
     offset: int = 0,
 ) -> PositionsView:
-    """A campaign's Member States (filtered and paged), its counts and its chart."""
-    found = reports.campaigns(session)
-    if obligation_id is not None:
-        campaign = next((o for o in found if o.id == obligation_id), None)
-        if campaign is None:
-            raise LookupError(f"obligation {obligation_id} does not collect national positions")
-    else:
-        campaign = found[0] if found else None
-    if campaign is None or campaign.id is None:
+    """A campaign's Member States (filtered and paged), its counts and its chart.
+
+    The campaign's lines are read once; the counts by language come from them, the filters
+    are applied to them, and the other counts are one grouped query.
+    """
+    reports.check_position_filters(state=state, verdict=verdict)
+    found = campaign_ids(session)
+    chosen = _chosen_campaign(found, obligation_id)
+    if chosen is None:
         return PositionsView(found, None, Paged([], 0, limit, offset), None, None, {})
-    lines = reports.position_lines(
-        session, campaign.id, language=language, state=state, verdict=verdict, search=search
-    )
+    status, due_at = session.exec(
+        select(col(Obligation.status), col(Obligation.due_at)).where(col(Obligation.id) == chosen)
+    ).one()
+    campaign = Campaign(chosen, str(getattr(status, "value", status)), due_at)
+    everyone = reports.position_lines(session, chosen)
     languages: dict[str, int] = {}
-    for line in reports.position_lines(session, campaign.id):
+    for line in everyone:
         languages[line.state.language] = languages.get(line.state.language, 0) + 1
+    lines = reports.filter_positions(
+        everyone, language=language, state=state, verdict=verdict, search=search
+    )
+    summary = reports.summaries(session, [chosen]).get(chosen) or positions.Summary(
+        0, 0, 0, 0, {verdict: 0 for verdict in positions.VERDICTS}
+    )
     return PositionsView(
         campaigns=found,
         campaign=campaign,
         lines=_slice(lines, limit, offset),
-        summary=positions.summarise(session, campaign.id),
-        chart=submissions_chart(reports.submissions_by_day(session, campaign.id)),
+        summary=summary,
+        chart=submissions_chart(reports.submissions_by_day(session, chosen)),
         languages=dict(sorted(languages.items())),
     )
 

@@ -16,13 +16,13 @@ from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 import jinja2
-import pendulum
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from operative.notify.templates import DOMAIN, LANGUAGES, locales_dir
+from operative.reports import local_time
 from operative.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -34,9 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _local(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
-    if value is None:
-        return "—"
-    return str(pendulum.instance(value).in_timezone(get_settings().timezone).format(fmt))
+    return local_time(value, fmt) if value is not None else "—"
 
 
 def _translations(language: str) -> NullTranslations:

@@ -220,6 +220,11 @@ def _load_entry(
         raise ChannelConfigError(f"{label}: no Apprise URL (schema://...) found")
     resolved = _substitute(entry, where=f"{label} ({mask_unparsable(raw_url)})", in_url=False)
     url = _entry_url(resolved)
+    # Before Apprise reads the entry: at DEBUG it logs the configuration text it loads, and
+    # the filter on its logger can only mask credentials registered by then.
+    early = _parse_url(url)
+    if early is not None:
+        _register_credentials(early)
     one = {"version": 1, **shared, "urls": [resolved]}
     config = AppriseConfig(asset=asset)
     config.add_config(yaml.safe_dump(one, allow_unicode=True), format="yaml")

@@ -12,7 +12,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from operative import positions, tokens
-from operative.models import Event, Obligation, ObligationStatus, Submission, utcnow
+from operative.models import (
+    Event,
+    Obligation,
+    ObligationStatus,
+    Paragraph,
+    Resolution,
+    Submission,
+    utcnow,
+)
 from operative.web.auth import portal_csrf
 from tests.web.conftest import Register
 from tests.web.factories import portal_token, sign_in, stored_files
@@ -217,3 +225,40 @@ def test_portal_page_has_no_untranslated_marker_in_each_language(
     }
     assert labels[language] in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [
+        ("en", "IOM Council Resolution No. 1244"),
+        ("fr", "Conseil de l’OIM, résolution n° 1244"),
+        ("es", "Consejo de la OIM, resolución n.º 1244"),
+    ],
+)
+def test_portal_names_the_resolutions_body_in_the_page_language(
+    client: TestClient, language: str, heading: str
+) -> None:
+    """A French page read "Résolution n° 1244 du IOM Council": the body's name stays in the
+    page's language, in a phrasing that needs no article."""
+    page = client.get(f"/portal/{portal_token(CAMPAIGN, 'ARG')}?lang={language}")
+    assert page.status_code == 200
+    assert f"{heading}:" in page.text
+    assert "du IOM Council" not in page.text and "del IOM Council" not in page.text
+
+
+def test_portal_keeps_a_body_the_catalogs_do_not_know_as_written(
+    client: TestClient, register: Register
+) -> None:
+    """A body with no translation is shown as written, in a phrasing that stays grammatical."""
+    with register.session() as session:
+        campaign = session.get(Obligation, CAMPAIGN)
+        assert campaign is not None
+        paragraph = session.get(Paragraph, campaign.paragraph_id)
+        assert paragraph is not None
+        resolution = session.get(Resolution, paragraph.resolution_id)
+        assert resolution is not None
+        resolution.body = "Test Council"
+        session.add(resolution)
+        session.commit()
+    page = client.get(f"/portal/{portal_token(CAMPAIGN, 'SEN')}")
+    assert "Test Council, résolution n° 1244:" in page.text

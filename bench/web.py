@@ -42,9 +42,9 @@ EVENTS = 1_000_000
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 5
 TARGET_P95_MS = 150.0
-# uvicorn processes behind the port: one page renders at a time per process (the GIL), and
-# this machine has two cores, shared with the 20 clients.
-WORKERS = 2
+# uvicorn processes behind the port, as `operative web` starts by default; `python -m
+# bench.web --workers N` measures `operative web --workers N`.
+WORKERS = 1
 PASSWORD = "bench-password-1244"
 SECRET_KEY = "bench-secret-key-not-for-production"
 START = dt.datetime(2012, 11, 27, 9, 0, tzinfo=dt.UTC)

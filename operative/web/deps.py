@@ -46,7 +46,9 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async``: FastAPI runs a sync one in a worker thread, and
+# each such hop costs a thread switch (and a wait for the GIL) on every request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -54,8 +56,9 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def data_dir(request: Request) -> Path:
-    return get_settings_dep(request).data_dir
+async def data_dir(request: Request) -> Path:
+    settings: Settings = request.app.state.settings
+    return settings.data_dir
 
 
 def optional_user(request: Request, session: SessionDep) -> Principal | None:
@@ -70,7 +73,7 @@ def optional_user(request: Request, session: SessionDep) -> Principal | None:
     return found
 
 
-def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+async def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
     if user is None:
         raise SignInRequired()
     return user
@@ -103,7 +106,7 @@ async def require_change(request: Request, user: CurrentUser) -> Principal:
 Changer = Annotated[Principal, Depends(require_change)]
 
 
-def require_officer(user: Changer) -> Principal:
+async def require_officer(user: Changer) -> Principal:
     if not user.is_officer:
         raise HTTPException(403, f"{user.username} may not do this: it needs the role 'officer'.")
     return user

@@ -369,8 +369,17 @@ def events_page(session: Session, obligation_id: int, *, limit: int, offset: int
         col(Event.subject).in_(sa.select(related.subquery())),
     )
     total = session.exec(select(func.count()).select_from(Event).where(where)).one()
+    # The page's ids come from the subject index alone; only those rows are then read, not
+    # every event of the obligation (hundreds, with their hashes and payloads).
+    page_ids = (
+        select(col(Event.id))
+        .where(where)
+        .order_by(col(Event.id).desc())
+        .offset(offset)
+        .limit(limit)
+    )
     rows = session.exec(
-        select(Event).where(where).order_by(col(Event.id).desc()).offset(offset).limit(limit)
+        select(Event).where(col(Event.id).in_(page_ids)).order_by(col(Event.id).desc())
     ).all()
     return Paged(list(rows), int(total), limit, offset)
 

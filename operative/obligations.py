@@ -336,25 +336,35 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
 
 
-def process_gone(process: str | None) -> bool:
-    """Whether the process a lease names is known to have ended (only this host can tell)."""
+def _liveness(process: str | None) -> bool | None:
+    """Whether the process a lease names still runs: None when this host cannot tell."""
     if not process:
-        return False
+        return None
     host, _, rest = process.partition(":")
     pid_text, _, start = rest.partition(":")
     if host != socket.gethostname() or not pid_text.isdigit():
-        return False
+        return None
     pid = int(pid_text)
     if Path("/proc").is_dir():
         found = _start_ticks(pid)
-        return found is None or (bool(start) and found != start)
+        return found is not None and (not start or found == start)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    return False
+    except PermissionError:
+        return True
+    return True
+
+
+def process_gone(process: str | None) -> bool:
+    """Whether the process a lease names is known to have ended (only its host can tell)."""
+    return _liveness(process) is False
+
+
+def process_alive(process: str | None) -> bool:
+    """Whether the process a lease names is known to run still (only its host can tell)."""
+    return _liveness(process) is True
 
 
 def claim_run(

@@ -89,10 +89,11 @@ def holder_state(holder: obligations.RunHolder) -> str | None:
     """The state of the run holding a lease while it is active; None once it is not.
 
     Active: any state that is not final, paused and suspended included, since such a run
-    waits for a decision and carries on once it comes. Not active: a final state, a run this
-    Prefect server does not know (a local server of an earlier `operative run`), or an
-    in-process run whose process is gone from this host (SIGKILLed: Prefect still shows it
-    running). A deployed run is left to its runner or worker, which mark a lost process
+    waits for a decision and carries on once it comes. Not active: a final state; a run this
+    Prefect server does not know (a local server of an earlier `operative run`) unless its
+    process still runs on this host (each `operative run` may start a server of its own);
+    an in-process run whose process is gone from this host (SIGKILLed: Prefect still shows
+    it running). A deployed run is left to its runner or worker, which mark a lost process
     Crashed; its process changes anyway when it is resumed from suspension.
     """
     try:
@@ -103,7 +104,7 @@ def holder_state(holder: obligations.RunHolder) -> str | None:
         try:
             run = client.read_flow_run(run_uuid)
         except ObjectNotFound:
-            return None
+            return "running elsewhere" if obligations.process_alive(holder.process) else None
     state = run.state
     if state is None or state.is_final():
         return None

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from operative import audit
+from operative import audit, obligations
 from operative.db import session_scope
 from operative.models import Approval, Delivery, Document, Event, Message, Obligation
 from operative.settings import get_settings
@@ -136,23 +136,31 @@ def test_fifty_simultaneous_triggers_of_one_obligation_give_exactly_one_active_r
     assert arrived == Counter(d.idempotency_key for d in deliveries), "one letter, one request"
 
 
-def test_a_lease_left_by_a_run_prefect_does_not_know_is_taken_over_and_given_back(
+def test_a_lease_left_by_a_run_prefect_does_not_know_is_taken_over_unless_it_runs_here(
     register: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Catches a lease that outlives its run: one left by a run of another Prefect server (an
-    earlier `operative run` with its own local server) would lock the obligation for good;
-    so would a run ended by the approval timeout that kept it."""
+    earlier `operative run` with its own local server) would lock the obligation for good, as
+    would a run ended by the approval timeout that kept it. And catches the opposite: a run of
+    another local server whose process still runs here is active, and keeps the obligation."""
     from flows.forward_to_pga import forward_to_pga
 
     ob = obligation_id("forward_to_pga")
     ghost = "5b3c0ad0-0000-4000-8000-000000000000"
-    with session_scope() as session:
-        obligation = session.get(Obligation, ob)
-        assert obligation is not None
-        obligation.active_run_id = ghost
-        obligation.active_process = "another-host:4242:1"
-        session.add(obligation)
 
+    def lease_to(process: str) -> None:
+        with session_scope() as session:
+            obligation = session.get(Obligation, ob)
+            assert obligation is not None
+            obligation.active_run_id, obligation.active_process = ghost, process
+            session.add(obligation)
+
+    lease_to(obligations.this_process())
+    events = _events()
+    assert forward_to_pga(ob, drafted_by="officer") == f"already running: {ghost}"
+    assert _events() == events, "a refused run writes nothing"
+
+    lease_to("another-host:4242:1")
     monkeypatch.setenv("OPERATIVE_APPROVAL_TIMEOUT_SECONDS", "3")
     get_settings.cache_clear()
     assert forward_to_pga(ob, drafted_by="officer") == "awaiting_approval"

@@ -45,10 +45,10 @@ ERRORS = {code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 413
 router = APIRouter(prefix="/api", responses=ERRORS)  # type: ignore[arg-type]
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="At most 200.")]
-Offset = Annotated[int, Query(ge=0)]
-# Row ids are PostgreSQL integers: a larger number reached the driver and failed there (a 500,
-# an OverflowError on SQLite) instead of being refused as bad input.
+# Row ids are PostgreSQL integers: a larger id or offset reached the driver and failed there
+# (a 500, an OverflowError on SQLite) instead of being refused as bad input.
 MAX_ID = 2**31 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 

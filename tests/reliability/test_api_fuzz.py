@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -125,7 +126,7 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
     status), and any answer the OpenAPI schema does not declare (an undeclared status, a body
     or header that does not match its model), for an admin and for a viewer."""
     schema = _load_schema(app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
     assert len(operations) >= 17, [op.label for op in operations]
     headers = _bearer(schema, username)
     seen: collections.Counter[str] = collections.Counter()
@@ -167,7 +168,7 @@ def test_the_api_answers_every_generated_request_as_its_schema_says(
         phases=[Phase.explicit, Phase.generate],
     )
     @given(case=strategy)
-    def fuzz(case: schemathesis.Case) -> None:
+    def fuzz(case: Any) -> None:
         response = case.call(headers=headers)
         seen[case.operation.label] += 1
         statuses[response.status_code] += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,10 @@ from tasks.store import (
 )
 
 TIMEOUT_PURPOSE = "approval-timeout"
+# How often a run waiting in its own process re-reads the register for its decision: after
+# 10 s, then twice as long each time up to 5 minutes (each look is a resume and a new pause).
+RECHECK_SECONDS = 10.0
+RECHECK_MAX_SECONDS = 300.0
 
 # Every playbook flow takes the obligation's run lease in ``begin`` and gives it back on a
 # final state (completed, failed, crashed). Suspended or paused, a run keeps it: it is still
@@ -68,10 +73,10 @@ def current_run_id() -> str | None:
 
 
 def _resume_self_after(run_id: str, approval_id: int, seconds: float) -> threading.Timer:
-    """Resume this run with a timeout token after ``seconds``.
+    """Resume this run with a token of its own after ``seconds``, to look at the register.
 
-    Prefect fails a run whose own pause timeout expires; resuming it ourselves instead lets
-    the flow escalate and end cleanly with the obligation still awaiting approval.
+    Prefect fails a run whose own pause timeout expires; waking it ourselves instead lets the
+    flow re-read the register, and escalate and end cleanly once the approval times out.
     """
     token = tokens.sign(
         TIMEOUT_PURPOSE,
@@ -91,7 +96,7 @@ def _resume_self_after(run_id: str, approval_id: int, seconds: float) -> threadi
     return timer
 
 
-def _is_timeout_token(token: str, approval_id: int, run_id: str) -> bool:
+def _is_self_token(token: str, approval_id: int, run_id: str) -> bool:
     try:
         claims = tokens.verify(token, TIMEOUT_PURPOSE, at=utcnow())
     except tokens.TokenError:
@@ -225,54 +230,53 @@ def _pause_until_decided(
 ) -> bool:
     """Wait in this process for a valid decision; False if the approval timed out.
 
-    On timeout the approval is escalated once and the run ends, the obligation still
-    awaiting approval: the decision, once taken, is read by the next run.
+    The run wakes itself now and then (:data:`RECHECK_SECONDS`) to read the register: a resume that
+    never reached it (sent a moment before it paused, or while its server was busy) cannot
+    leave it waiting for a decision already taken. On timeout the approval is escalated once
+    and the run ends, the obligation still awaiting approval: the decision, once taken, is
+    read by the next run.
     """
     logger = get_run_logger()
     settings = get_settings()
-    timer = _resume_self_after(run_id, approval_id, settings.approval_timeout_seconds)
-    try:
-        while True:
-            # A decision may have been recorded before this run paused (its resume then had
-            # no paused run to reach): the database is the record, so look there first.
-            recorded = read_decision(approval_id)
-            if recorded["decision"] is not None:
-                break
-            try:
-                given = pause_flow_run(
-                    wait_for_input=DecisionInput.with_initial_data(
-                        description=description, approval_id=approval_id
-                    ),
-                    timeout=int(settings.approval_timeout_seconds) + 3600,
-                    poll_interval=settings.approval_poll_seconds,  # type: ignore[arg-type]
-                )
-            except ValidationError:
-                logger.warning("Approval %s: ignored a malformed resume input", approval_id)
-                continue
-            if given.approval_id == approval_id and _is_timeout_token(
-                given.token, approval_id, run_id
-            ):
-                if read_decision(approval_id)["decision"] is not None:
-                    # Decided, but the resume never reached this run: take it from the register.
-                    break
-                if mark_escalated(approval_id):
-                    send_message(
-                        f"approval:{approval_id}:escalation",
-                        "approval_request",
-                        obligation_id,
-                        {**escalation, "link": f"operative approvals --show {approval_id}"},
-                        roles=roles,
-                    )
-                logger.warning(
-                    "Approval %s timed out: escalated; the obligation stays awaiting approval",
-                    approval_id,
-                )
-                return False
-            if _accepted(approval_id, given):
-                break
-    finally:
-        timer.cancel()
-    return True
+    deadline = time.monotonic() + settings.approval_timeout_seconds
+    for look in itertools.count():
+        # The database is the record: a decision may be there though no resume arrived.
+        if read_decision(approval_id)["decision"] is not None:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        interval = min(RECHECK_SECONDS * 2**look, RECHECK_MAX_SECONDS)
+        wake = _resume_self_after(run_id, approval_id, min(remaining, interval))
+        try:
+            given = pause_flow_run(
+                wait_for_input=DecisionInput.with_initial_data(
+                    description=description, approval_id=approval_id
+                ),
+                timeout=int(settings.approval_timeout_seconds) + 3600,
+                poll_interval=settings.approval_poll_seconds,  # type: ignore[arg-type]
+            )
+        except ValidationError:
+            logger.warning("Approval %s: ignored a malformed resume input", approval_id)
+            continue
+        finally:
+            wake.cancel()
+        if given.approval_id == approval_id and _is_self_token(given.token, approval_id, run_id):
+            continue
+        if _accepted(approval_id, given):
+            return True
+    if mark_escalated(approval_id):
+        send_message(
+            f"approval:{approval_id}:escalation",
+            "approval_request",
+            obligation_id,
+            {**escalation, "link": f"operative approvals --show {approval_id}"},
+            roles=roles,
+        )
+    logger.warning(
+        "Approval %s timed out: escalated; the obligation stays awaiting approval", approval_id
+    )
+    return False
 
 
 def publish(

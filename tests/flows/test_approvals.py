@@ -133,3 +133,23 @@ def test_timed_out_approval_escalates_and_the_run_completes(
     monkeypatch.setenv("OPERATIVE_APPROVAL_TIMEOUT_SECONDS", "600")
     get_settings.cache_clear()
     assert forward_to_pga(ob, drafted_by="officer") == "awaiting_acknowledgement"
+
+
+def test_a_decision_whose_resume_never_arrived_is_found_in_the_register(
+    flows_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resume can miss its run (sent a moment before it paused, or its server busy): the run
+    must not wait for days for a decision that is already recorded."""
+    import flows.common
+
+    monkeypatch.setattr(flows.common, "RECHECK_SECONDS", 1.0)
+    ob = obligation_id("forward_to_pga")
+    thread, box = run_in_thread(lambda: forward_to_pga(ob, drafted_by="officer"))
+    _wait(lambda: _pending_paused() is not None)
+    approval = _pending_paused()
+    assert approval is not None and approval.id is not None
+    with session_scope() as session:
+        approvals.decide(session, approval.id, username="chair", approve=True)
+    # No resume is sent: the run has only the register to go by.
+    thread.join(timeout=60)
+    assert box == ["awaiting_acknowledgement"]

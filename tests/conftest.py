@@ -94,7 +94,9 @@ def db_url(
     return url
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``operative`` in a child process, as a user would, with this test's environment."""
     return subprocess.run(
         [sys.executable, "-m", "operative", *args],
@@ -102,5 +104,5 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         text=True,
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        timeout=120,
+        timeout=timeout,
     )

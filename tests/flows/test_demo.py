@@ -14,7 +14,7 @@ def test_demo_exits_0_and_its_summary_matches_the_database(
 ) -> None:
     """The first thing a new user runs must work, and must not tell them anything untrue."""
     data_dir = tmp_path / "demo"
-    result = run_cli("demo", "--data-dir", str(data_dir), "--json")
+    result = run_cli("demo", "--data-dir", str(data_dir), "--json", timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     database = sqlite3.connect(data_dir / "operative.db")

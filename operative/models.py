@@ -278,6 +278,9 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("message_id", "recipient", "channel", name="uq_delivery_target"),
         sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        # A message's deliveries counted by status, and its failed ones, from the index alone
+        # (the dashboard's pages; migration 0007).
+        sa.Index("ix_delivery_message_status", "message_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

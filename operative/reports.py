@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pendulum
@@ -91,21 +91,83 @@ def local_time(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
     return str(pendulum.instance(value).in_timezone(zone).format(fmt))
 
 
+def local_formatter(fmt: str = "YYYY-MM-DD HH:mm") -> Callable[[dt.datetime | None], str]:
+    """:func:`local_time` with the zone and pattern looked up once, for a page of rows."""
+    pattern = _STRFTIME.get(fmt)
+    if pattern is None:
+        return lambda value: local_time(value, fmt)
+    zone = ZoneInfo(get_settings().timezone)
+    utc = dt.UTC
+
+    def local(value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=utc)
+        return aware.astimezone(zone).strftime(pattern)
+
+    return local
+
+
+class PendingApproval(NamedTuple):
+    """An approval still waiting for its decision, as a next action names it."""
+
+    id: int
+    obligation_id: int
+    step: str
+    role_asked: str
+
+
 @dataclass(frozen=True)
 class Counts:
     """What is known about one obligation besides its own row."""
 
-    pending_approvals: list[Approval] = field(default_factory=list)
+    pending_approvals: list[PendingApproval] = field(default_factory=list)
     sent: int = 0
     failed: int = 0
     # The counts of its national positions, when it has invited any.
     positions: positions.Summary | None = None
 
 
-def plain_rows(session: Session, query: sa.Executable) -> Sequence[Any]:
+def plain_rows(
+    session: Session, query: sa.Executable, params: dict[str, Any] | None = None
+) -> Sequence[Any]:
     """The rows of a select of plain columns, in the session's transaction (sqlmodel's
     ``select`` types at most four columns, and its ``Session.execute`` is deprecated)."""
-    return session.connection().execute(query).all()
+    return session.connection().execute(query, params).all()
+
+
+# The statements of the grouped counts, built once: building one cost more than running it
+# (SQLAlchemy's statement construction, ~100 us each, on every page view).
+_IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+_SUMMARIES = (
+    sa.select(
+        col(Submission.obligation_id),
+        func.count(col(Submission.invited_at)),
+        func.count(col(Submission.reminded_at)),
+        func.count(col(Submission.received_at)),
+        func.count(col(Submission.reviewed_at)),
+        *(
+            func.count(sa.case((col(Submission.verdict) == verdict, 1)))
+            for verdict in positions.VERDICTS
+        ),
+    )
+    .where(col(Submission.obligation_id).in_(_IDS))
+    .group_by(col(Submission.obligation_id))
+)
+_PENDING_APPROVALS = (
+    sa.select(
+        col(Approval.id), col(Approval.obligation_id), col(Approval.step), col(Approval.role_asked)
+    )
+    .where(col(Approval.decision).is_(None), col(Approval.obligation_id).in_(_IDS))
+    .order_by(col(Approval.requested_at), col(Approval.id))
+)
+# Counted from the index on (message_id, status) alone (migration 0007).
+_DELIVERY_TALLIES = (
+    sa.select(col(Message.obligation_id), col(Delivery.status), func.count())
+    .join(Message, col(Delivery.message_id) == col(Message.id))
+    .where(col(Message.obligation_id).in_(_IDS))
+    .group_by(col(Message.obligation_id), col(Delivery.status))
+)
 
 
 def summaries(session: Session, obligation_ids: Sequence[int]) -> dict[int, positions.Summary]:
@@ -113,26 +175,9 @@ def summaries(session: Session, obligation_ids: Sequence[int]) -> dict[int, posi
     query (obligations with no submission are left out)."""
     if not obligation_ids:
         return {}
-    verdicts = [
-        func.count(sa.case((col(Submission.verdict) == verdict, 1)))
-        for verdict in positions.VERDICTS
-    ]
-    query = (
-        sa.select(
-            col(Submission.obligation_id),
-            func.count(col(Submission.invited_at)),
-            func.count(col(Submission.reminded_at)),
-            func.count(col(Submission.received_at)),
-            func.count(col(Submission.reviewed_at)),
-            *verdicts,
-        )
-        .where(col(Submission.obligation_id).in_(obligation_ids))
-        .group_by(col(Submission.obligation_id))
-    )
     found = {}
-    for obligation_id, invited, reminded, received, reviewed, *by_verdict in plain_rows(
-        session, query
-    ):
+    rows = plain_rows(session, _SUMMARIES, {"ids": list(obligation_ids)})
+    for obligation_id, invited, reminded, received, reviewed, *by_verdict in rows:
         found[int(obligation_id)] = positions.Summary(
             invited=int(invited),
             reminded=int(reminded),
@@ -151,22 +196,14 @@ def obligation_counts(session: Session, obligation_ids: Sequence[int]) -> dict[i
     queries for all of them, whatever their number."""
     if not obligation_ids:
         return {}
-    waiting: dict[int, list[Approval]] = {}
-    for approval in session.exec(
-        select(Approval)
-        .where(col(Approval.decision).is_(None), col(Approval.obligation_id).in_(obligation_ids))
-        .order_by(col(Approval.requested_at), col(Approval.id))
-    ):
-        waiting.setdefault(approval.obligation_id, []).append(approval)
+    ids = {"ids": list(obligation_ids)}
+    waiting: dict[int, list[PendingApproval]] = {}
+    for row in plain_rows(session, _PENDING_APPROVALS, ids):
+        waiting.setdefault(row[1], []).append(PendingApproval(*row))
     tallies: dict[tuple[int, str], int] = {}
-    for obligation_id, status, count in session.exec(
-        select(Message.obligation_id, Delivery.status, func.count())
-        .join(Message, col(Delivery.message_id) == Message.id)
-        .where(col(Message.obligation_id).in_(obligation_ids))
-        .group_by(col(Message.obligation_id), col(Delivery.status))
-    ):
+    for obligation_id, status, count in plain_rows(session, _DELIVERY_TALLIES, ids):
         if obligation_id is not None:
-            tallies[(obligation_id, str(status))] = int(count)
+            tallies[(obligation_id, str(getattr(status, "value", status)))] = int(count)
     campaigns = summaries(session, obligation_ids)
     return {
         oid: Counts(
@@ -181,7 +218,7 @@ def obligation_counts(session: Session, obligation_ids: Sequence[int]) -> dict[i
 
 def next_action(status: str, playbook: str, counts: Counts) -> str:
     """What has to happen next for an obligation, in a few words for the secretariat."""
-    state = ObligationStatus(status)
+    state = status if isinstance(status, ObligationStatus) else ObligationStatus(status)
     if state is ObligationStatus.cancelled:
         return "None: cancelled"
     if counts.pending_approvals:
@@ -238,6 +275,23 @@ class ObligationLine:
         }
 
 
+_LINES = (
+    select(Obligation, Paragraph, Resolution)
+    .join(Paragraph, col(Obligation.paragraph_id) == Paragraph.id)
+    .join(Resolution, col(Paragraph.resolution_id) == Resolution.id)
+    .order_by(col(Resolution.id), col(Paragraph.position))
+)
+_OF_RESOLUTION = col(Paragraph.resolution_id) == sa.bindparam("resolution_id")
+_OF_OBLIGATIONS = col(Obligation.id).in_(sa.bindparam("obligation_ids", expanding=True))
+# Built once per combination of filters (see _SUMMARIES).
+_LINES_BY_FILTER = {
+    (False, False): _LINES,
+    (True, False): _LINES.where(_OF_RESOLUTION),
+    (False, True): _LINES.where(_OF_OBLIGATIONS),
+    (True, True): _LINES.where(_OF_RESOLUTION, _OF_OBLIGATIONS),
+}
+
+
 def obligation_lines(
     session: Session,
     *,
@@ -245,17 +299,11 @@ def obligation_lines(
     obligation_ids: Sequence[int] | None = None,
 ) -> list[ObligationLine]:
     """Obligations in register order (resolution, then paragraph), with what they wait for."""
-    query = (
-        select(Obligation, Paragraph, Resolution)
-        .join(Paragraph, col(Obligation.paragraph_id) == Paragraph.id)
-        .join(Resolution, col(Paragraph.resolution_id) == Resolution.id)
-        .order_by(col(Resolution.id), col(Paragraph.position))
-    )
-    if resolution_id is not None:
-        query = query.where(Paragraph.resolution_id == resolution_id)
+    query = _LINES_BY_FILTER[(resolution_id is not None, obligation_ids is not None)]
+    params: dict[str, Any] = {"resolution_id": resolution_id}
     if obligation_ids is not None:
-        query = query.where(col(Obligation.id).in_(obligation_ids))
-    rows = session.exec(query).all()
+        params["obligation_ids"] = list(obligation_ids)
+    rows = session.exec(query, params=params).all()
     counts = obligation_counts(session, [o.id for o, _p, _r in rows if o.id is not None])
     now = calendar.now()
     lines = []
@@ -328,21 +376,50 @@ class PositionLine:
             return ""
         return row.verdict or "to review"
 
-    def as_row(self) -> dict[str, Any]:
+    def as_row(self, day: Callable[[dt.datetime | None], str] | None = None) -> dict[str, Any]:
+        """The line's cells; ``day`` formats a time as a local date (pass one
+        :func:`local_formatter` for a whole list)."""
         row = self.submission
+        day = day or local_formatter("YYYY-MM-DD")
         return {
             "state": self.state.iso3,
             "name": self.state.name_en,
             "language": self.state.language,
-            "invited": local_time(row.invited_at, "YYYY-MM-DD") if row else "",
-            "reminded": local_time(row.reminded_at, "YYYY-MM-DD") if row else "",
-            "received": local_time(row.received_at, "YYYY-MM-DD") if row else "",
+            "invited": day(row.invited_at) if row else "",
+            "reminded": day(row.reminded_at) if row else "",
+            "received": day(row.received_at) if row else "",
             "verdict": self.verdict,
             "reviewer": (row.reviewer or "") if row else "",
             "attachment": (row.attachment_name or "") if row else "",
         }
 
 
+_POSITION_LINES = (
+    sa.select(
+        col(MemberState.iso3),
+        col(MemberState.name_en),
+        col(MemberState.name_fr),
+        col(MemberState.name_es),
+        col(MemberState.language),
+        col(Submission.id),
+        col(Submission.invited_at),
+        col(Submission.reminded_at),
+        col(Submission.received_at),
+        col(Submission.reviewed_at),
+        col(Submission.verdict),
+        col(Submission.reviewer),
+        col(Submission.attachment_name),
+    )
+    .outerjoin(
+        Submission,
+        sa.and_(
+            col(Submission.member_state_iso3) == col(MemberState.iso3),
+            col(Submission.obligation_id) == sa.bindparam("obligation_id"),
+        ),
+    )
+    .where(col(MemberState.active))
+    .order_by(col(MemberState.iso3))
+)
 POSITION_STATES = ("invited", "reminded", "received", "not_received", "to_review", "reviewed")
 
 
@@ -361,38 +438,12 @@ def position_lines(
     :data:`operative.positions.VERDICTS`; ``search`` matches the code or a name.
     """
     check_position_filters(state=state, verdict=verdict)
-    query = (
-        sa.select(
-            col(MemberState.iso3),
-            col(MemberState.name_en),
-            col(MemberState.name_fr),
-            col(MemberState.name_es),
-            col(MemberState.language),
-            col(Submission.id),
-            col(Submission.invited_at),
-            col(Submission.reminded_at),
-            col(Submission.received_at),
-            col(Submission.reviewed_at),
-            col(Submission.verdict),
-            col(Submission.reviewer),
-            col(Submission.attachment_name),
-        )
-        .outerjoin(
-            Submission,
-            sa.and_(
-                col(Submission.member_state_iso3) == col(MemberState.iso3),
-                col(Submission.obligation_id) == obligation_id,
-            ),
-        )
-        .where(col(MemberState.active))
-        .order_by(col(MemberState.iso3))
-    )
     lines = [
         PositionLine(
             PositionState(*row[:5]),
             PositionSubmission(*row[6:]) if row[5] is not None else None,
         )
-        for row in plain_rows(session, query)
+        for row in plain_rows(session, _POSITION_LINES, {"obligation_id": obligation_id})
     ]
     return filter_positions(lines, language=language, state=state, verdict=verdict, search=search)
 
@@ -450,18 +501,21 @@ def filter_positions(
 
 def position_rows(session: Session, obligation_id: int) -> list[dict[str, Any]]:
     """One plain row per Member State of a campaign, columns :data:`POSITION_COLUMNS`."""
-    return [line.as_row() for line in position_lines(session, obligation_id)]
+    day = local_formatter("YYYY-MM-DD")
+    return [line.as_row(day) for line in position_lines(session, obligation_id)]
+
+
+_RECEIVED = sa.select(col(Submission.received_at)).where(
+    col(Submission.obligation_id) == sa.bindparam("obligation_id"),
+    col(Submission.received_at).is_not(None),
+)
 
 
 def submissions_by_day(session: Session, obligation_id: int) -> list[tuple[dt.date, int]]:
     """How many positions arrived each day (Geneva dates), in date order."""
     zone = ZoneInfo(get_settings().timezone)
     days: dict[dt.date, int] = {}
-    for received in session.exec(
-        select(Submission.received_at).where(
-            Submission.obligation_id == obligation_id, col(Submission.received_at).is_not(None)
-        )
-    ):
+    for (received,) in plain_rows(session, _RECEIVED, {"obligation_id": obligation_id}):
         if received is not None:
             day = _aware(received).astimezone(zone).date()
             days[day] = days.get(day, 0) + 1

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from operative.settings import Settings
+from operative.web import auth
 from operative.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
     Principal,
+    claims_of,
     csrf_matches,
-    principal,
+    principal_of,
 )
+
+T = TypeVar("T")
 
 
 class SignInRequired(Exception):
@@ -64,13 +69,42 @@ async def data_dir(request: Request) -> Path:
 def optional_user(request: Request, session: SessionDep) -> Principal | None:
     """The signed-in user, if any (read once per request)."""
     if not hasattr(request.state, "principal"):
-        request.state.principal = principal(
-            session,
-            cookie=request.cookies.get(SESSION_COOKIE),
-            authorization=request.headers.get("authorization"),
-        )
+        request.state.principal = principal_of(session, _claims(request))
     found: Principal | None = request.state.principal
     return found
+
+
+def _claims(request: Request) -> auth.Claims | None:
+    return claims_of(
+        cookie=request.cookies.get(SESSION_COOKIE),
+        authorization=request.headers.get("authorization"),
+    )
+
+
+async def read_signed_in(request: Request, work: Callable[[Session], T]) -> T:
+    """``work(session)`` for a signed-in user, in one read-only transaction, in one worker
+    thread; raises :class:`SignInRequired` when nobody is signed in.
+
+    The pages people keep open use this instead of ``SessionDep`` and ``CurrentUser``: those
+    send the session's opening, the user's row, the route and the session's closing each to a
+    worker thread of their own, and under load every such hop waits for the GIL again. Here
+    the token is checked on the event loop (an HMAC, no I/O), then the user's row and the
+    page's rows are read in a single hop, and the transaction ends before the page renders.
+    """
+    claims = _claims(request)
+    if claims is None:
+        raise SignInRequired()
+    engine = request.app.state.reader
+
+    def unit() -> T:
+        with Session(engine, expire_on_commit=False) as session:
+            user = principal_of(session, claims)
+            if user is None:
+                raise SignInRequired()
+            request.state.principal = user
+            return work(session)
+
+    return await run_in_threadpool(unit)
 
 
 async def require_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:

@@ -7,17 +7,19 @@ and appends older timeline entries in place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from operative import positions, reports
 from operative.ics import deadlines_ics
 from operative.models import Submission
 from operative.obligations import load_playbooks
+from operative.settings import Settings
 from operative.web import actions, queries
 from operative.web.auth import (
     CSRF_FIELD,
@@ -30,7 +32,14 @@ from operative.web.auth import (
     new_signin_token,
     signin_csrf,
 )
-from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep
+from operative.web.deps import (
+    Changer,
+    CurrentUser,
+    Officer,
+    SessionDep,
+    SettingsDep,
+    read_signed_in,
+)
 from operative.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -124,50 +133,50 @@ async def signout(request: Request, user: CurrentUser) -> RedirectResponse:
 # --- overview and one obligation --------------------------------------------------------------
 
 
+# The three pages people keep open are ``async``: the user's row and the page's rows are read
+# in one worker-thread hop (deps.read_signed_in), and the page renders on the event loop.
+
+
 @router.get("/", response_class=HTMLResponse)
-def overview(
+async def overview(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_RESOLUTIONS_PER_PAGE)] = queries.OVERVIEW_PER_PAGE,
 ) -> HTMLResponse:
-    page = queries.overview(session, limit=limit, offset=offset)
-    session.close()  # everything the page shows is read: end the transaction before rendering
+    settings: Settings = request.app.state.settings
+
+    def read(session: Session) -> queries.Paged[queries.ResolutionBlock]:
+        prefect = queries.prefect_ui_base(settings.data_dir)
+        return queries.overview(session, limit=limit, offset=offset, prefect=prefect)
+
+    page = await read_signed_in(request, read)
     return render(
-        request,
-        "overview.html",
-        {
-            "page": page,
-            "page_numbers": queries.page_numbers,
-            "prefect": queries.prefect_ui_base(settings.data_dir),
-            "flow_run_url": queries.flow_run_url,
-        },
+        request, "overview.html", {"page": page, "page_numbers": queries.page_numbers(page)}
     )
 
 
 @router.get("/obligations/{obligation_id}", response_class=HTMLResponse)
-def obligation_page(
+async def obligation_page(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
     obligation_id: int,
     offset: Offset = 0,
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> HTMLResponse:
-    detail = queries.obligation_detail(session, obligation_id)
-    events = queries.events_page(session, obligation_id, limit=limit, offset=offset)
-    session.close()  # the rows above are all the page shows: end the transaction first
-    context = {
-        "detail": detail,
-        "events": events,
-        "prefect": queries.prefect_ui_base(settings.data_dir),
-        "flow_run_url": queries.flow_run_url,
-        "playbooks": load_playbooks().playbooks,
-        "running": actions.running_pid(settings.data_dir, obligation_id),
-    }
+    settings: Settings = request.app.state.settings
+
+    def read(session: Session) -> dict[str, Any]:
+        detail = queries.obligation_detail(session, obligation_id)
+        events = queries.events_page(session, obligation_id, limit=limit, offset=offset)
+        return {
+            "detail": detail,
+            "events": queries.timeline_entries(events),
+            "prefect": queries.prefect_ui_base(settings.data_dir),
+            "flow_run_url": queries.flow_run_url,
+            "playbooks": load_playbooks().playbooks,
+            "running": actions.running_pid(settings.data_dir, obligation_id),
+        }
+
+    context = await read_signed_in(request, read)
     if request.headers.get("HX-Request") and offset:
         return render(request, "_timeline_rows.html", context)
     return render(request, "obligation.html", context)
@@ -209,25 +218,25 @@ def obligation_reassign(
 
 
 @router.get("/positions", response_class=HTMLResponse)
-def positions_page(
+async def positions_page(
     request: Request,
-    session: SessionDep,
-    user: CurrentUser,
     obligation: int | None = None,
     language: Annotated[str | None, Query(max_length=2)] = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
     verdict: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
-    view = queries.positions_view(
-        session,
-        obligation_id=obligation,
-        language=language or None,
-        state=state or None,
-        verdict=verdict or None,
-        search=q or None,
-    )
-    session.close()
+    def read(session: Session) -> queries.PositionsView:
+        return queries.positions_view(
+            session,
+            obligation_id=obligation,
+            language=language or None,
+            state=state or None,
+            verdict=verdict or None,
+            search=q or None,
+        )
+
+    view = await read_signed_in(request, read)
     filters = {
         "language": language or "",
         "state": state or "",
@@ -239,6 +248,7 @@ def positions_page(
         "positions.html",
         {
             "view": view,
+            "rows": queries.position_rows(view.lines.items),
             "filters": filters,
             "states": reports.POSITION_STATES,
             "verdicts": positions.VERDICTS,

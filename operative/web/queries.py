@@ -134,7 +134,9 @@ class ResolutionRef:
 
 @dataclass(frozen=True)
 class OverviewRow:
-    """One obligation as the overview shows it: plain values, read before the page renders."""
+    """One obligation as the overview shows it: plain values and the strings the page prints,
+    all made before the page renders (a template's filter or macro per cell, times a page of
+    rows, cost more than the queries)."""
 
     id: int
     num: str
@@ -143,11 +145,14 @@ class OverviewRow:
     excerpt: str
     playbook: str
     status: str
+    status_label: str
     progress: int
     due_at: dt.datetime | None
+    due: str
     overdue: bool
     next_action: str
     last_flow_run_id: str | None
+    flow_run_url: str | None
 
 
 class _Due(NamedTuple):
@@ -185,46 +190,70 @@ def _newest_first() -> tuple[Any, ...]:
     )
 
 
+# The overview's statements are built once (building one cost more than running it).
+_RESOLUTION_COUNT = sa.select(func.count()).select_from(Resolution)
+_RESOLUTION_PAGE = (
+    sa.select(*_REF_COLUMNS)
+    .order_by(*_newest_first())
+    .offset(sa.bindparam("offset", type_=sa.Integer))
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+_OVERVIEW_ROWS = (
+    sa.select(
+        col(Paragraph.resolution_id),
+        col(Obligation.id),
+        col(Paragraph.num),
+        col(Paragraph.verb_text),
+        col(Paragraph.verb),
+        col(Paragraph.addressee),
+        sa.func.substr(col(Paragraph.text), 1, EXCERPT_CHARS),
+        col(Obligation.playbook),
+        col(Obligation.status),
+        col(Obligation.progress),
+        col(Obligation.due_at),
+        col(Obligation.last_flow_run_id),
+    )
+    .join(Paragraph, col(Obligation.paragraph_id) == col(Paragraph.id))
+    .where(col(Paragraph.resolution_id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(Paragraph.resolution_id), col(Paragraph.position))
+)
+# The overview shows this much of a paragraph's opening words.
+EXCERPT_SHOWN = 160
+
+
+def truncate(text: str, length: int, *, leeway: int = 5, end: str = "...") -> str:
+    """Jinja's ``truncate`` filter (its defaults): a text at most ``length`` + ``leeway``
+    long is kept whole, a longer one is cut at a word boundary and ends with ``end``."""
+    if len(text) <= length + leeway:
+        return text
+    return text[: length - len(end)].rsplit(" ", 1)[0] + end
+
+
 def overview(
-    session: Session, *, limit: int = OVERVIEW_PER_PAGE, offset: int = 0
+    session: Session,
+    *,
+    limit: int = OVERVIEW_PER_PAGE,
+    offset: int = 0,
+    prefect: str | None = None,
 ) -> Paged[ResolutionBlock]:
     """A page of resolutions, newest first, each with its obligations in paragraph order.
 
     Only the columns shown are read (a paragraph's text is cut in SQL), and what the
     obligations wait for is counted for the whole page at once (:func:`reports.obligation_counts`).
+    ``prefect`` is the base of the flow-run links (:func:`prefect_ui_base`).
     """
-    total = session.exec(select(func.count()).select_from(Resolution)).one()
+    total = session.connection().execute(_RESOLUTION_COUNT).scalar_one()
     refs = [
         ResolutionRef(*row)
-        for row in reports.plain_rows(
-            session, sa.select(*_REF_COLUMNS).order_by(*_newest_first()).offset(offset).limit(limit)
-        )
+        for row in reports.plain_rows(session, _RESOLUTION_PAGE, {"offset": offset, "limit": limit})
     ]
     blocks = {ref.id: ResolutionBlock(ref, []) for ref in refs}
     if not blocks:
         return Paged([], int(total), limit, offset)
-    rows = reports.plain_rows(
-        session,
-        sa.select(
-            col(Paragraph.resolution_id),
-            col(Obligation.id),
-            col(Paragraph.num),
-            col(Paragraph.verb_text),
-            col(Paragraph.verb),
-            col(Paragraph.addressee),
-            sa.func.substr(col(Paragraph.text), 1, EXCERPT_CHARS),
-            col(Obligation.playbook),
-            col(Obligation.status),
-            col(Obligation.progress),
-            col(Obligation.due_at),
-            col(Obligation.last_flow_run_id),
-        )
-        .join(Paragraph, col(Obligation.paragraph_id) == col(Paragraph.id))
-        .where(col(Paragraph.resolution_id).in_(list(blocks)))
-        .order_by(col(Paragraph.resolution_id), col(Paragraph.position)),
-    )
+    rows = reports.plain_rows(session, _OVERVIEW_ROWS, {"ids": list(blocks)})
     counts = reports.obligation_counts(session, [row[1] for row in rows])
     now = calendar.now()
+    local = reports.local_formatter()
     for resolution_id, oid, num, verb_text, verb, addressee, excerpt, *rest in rows:
         playbook, status, progress, due_at, run_id = rest
         status = str(getattr(status, "value", status))
@@ -234,16 +263,19 @@ def overview(
                 num=num,
                 verb_text=verb_text or verb or "",
                 addressee=addressee or "",
-                excerpt=excerpt or "",
+                excerpt=truncate(excerpt or "", EXCERPT_SHOWN),
                 playbook=playbook,
                 status=status,
+                status_label=status.replace("_", " "),
                 progress=progress,
                 due_at=due_at,
+                due=local(due_at) or "—",
                 # is_overdue reads only these two: the rule stays in one place, without
                 # building a table object (~60 us) per row.
                 overdue=is_overdue(cast(Obligation, _Due(status, due_at)), now),
                 next_action=reports.next_action(status, playbook, counts[oid]),
                 last_flow_run_id=run_id,
+                flow_run_url=flow_run_url(prefect, run_id),
             )
         )
     return Paged(list(blocks.values()), int(total), limit, offset)
@@ -300,43 +332,63 @@ class ObligationDetail:
     failed_deliveries: list[tuple[Delivery, Message]]
 
 
+# The statements of an obligation's page, built once with its id as a parameter (building
+# them cost more than running them).
+_OID: sa.BindParameter[int] = sa.bindparam("oid")
+_APPROVALS_OF = (
+    select(Approval)
+    .where(col(Approval.obligation_id) == _OID)
+    .order_by(col(Approval.requested_at).desc(), col(Approval.id).desc())
+)
+_DOCUMENTS_OF = (
+    select(Document)
+    .where(col(Document.obligation_id) == _OID)
+    .order_by(col(Document.created_at).desc(), col(Document.id).desc())
+)
+_RECORDS_OF = (
+    select(Record)
+    .where(col(Record.obligation_id) == _OID)
+    .order_by(col(Record.occurred_at), col(Record.id))
+)
+_ACTIVITIES_OF = (
+    select(Activity)
+    .where(col(Activity.obligation_id) == _OID)
+    .order_by(col(Activity.occurred_on), col(Activity.id))
+)
+
+
+# The failed deliveries' ids first, found by walking the obligation's messages in the index
+# on (message_id, status) (migration 0007) and read from it alone, then only those rows.
+# Asked for whole rows ordered by delivery id, SQLite (no statistics) read every failed
+# delivery of the register instead.
+_FAILED_OF = (
+    select(Delivery, Message)
+    .join(Message, col(Delivery.message_id) == col(Message.id))
+    .where(
+        col(Delivery.id).in_(
+            sa.select(col(Delivery.id))
+            .join(Message, col(Delivery.message_id) == col(Message.id))
+            .where(
+                col(Delivery.status) == DeliveryStatus.failed, col(Message.obligation_id) == _OID
+            )
+            .order_by(col(Message.id).desc(), col(Delivery.id).desc())
+            .limit(MAX_LIMIT)
+        )
+    )
+    .order_by(col(Delivery.id).desc())
+)
+
+
 def obligation_detail(session: Session, obligation_id: int) -> ObligationDetail:
     line = obligation_line(session, obligation_id)
+    oid = {"oid": obligation_id}
     return ObligationDetail(
         line=line,
-        approvals=list(
-            session.exec(
-                select(Approval)
-                .where(Approval.obligation_id == obligation_id)
-                .order_by(col(Approval.requested_at).desc(), col(Approval.id).desc())
-            )
-        ),
-        documents=list(
-            session.exec(
-                select(Document)
-                .where(Document.obligation_id == obligation_id)
-                .order_by(col(Document.created_at).desc(), col(Document.id).desc())
-            )
-        ),
-        records=list(
-            session.exec(
-                select(Record)
-                .where(Record.obligation_id == obligation_id)
-                .order_by(col(Record.occurred_at), col(Record.id))
-            )
-        ),
-        activities=list(
-            session.exec(
-                select(Activity)
-                .where(Activity.obligation_id == obligation_id)
-                .order_by(col(Activity.occurred_on), col(Activity.id))
-            )
-        ),
-        failed_deliveries=list(
-            deliveries_page(
-                session, status="failed", obligation_id=obligation_id, limit=MAX_LIMIT, offset=0
-            ).items
-        ),
+        approvals=list(session.exec(_APPROVALS_OF, params=oid)),
+        documents=list(session.exec(_DOCUMENTS_OF, params=oid)),
+        records=list(session.exec(_RECORDS_OF, params=oid)),
+        activities=list(session.exec(_ACTIVITIES_OF, params=oid)),
+        failed_deliveries=[(d, m) for d, m in session.exec(_FAILED_OF, params=oid)],
     )
 
 
@@ -344,44 +396,90 @@ def _subjects(prefix: str, column: Any) -> Any:
     return sa.literal(prefix).concat(sa.cast(column, sa.String))
 
 
+_RELATED_SUBJECTS = sa.union_all(
+    sa.select(_subjects("approval:", Approval.id)).where(col(Approval.obligation_id) == _OID),
+    sa.select(_subjects("message:", Message.id)).where(col(Message.obligation_id) == _OID),
+    sa.select(_subjects("delivery:", Delivery.id))
+    .join(Message, col(Delivery.message_id) == col(Message.id))
+    .where(col(Message.obligation_id) == _OID, col(Delivery.attempts) > 0)
+    .where(
+        sa.or_(
+            col(Delivery.status) == DeliveryStatus.failed,
+            col(Delivery.failures) > 0,
+            col(Delivery.escalated_at).is_not(None),
+        )
+    ),
+    sa.select(_subjects("submission:", Submission.id)).where(col(Submission.obligation_id) == _OID),
+)
+_TIMELINE = sa.or_(
+    col(Event.subject) == sa.bindparam("subject"),
+    col(Event.subject).in_(sa.select(_RELATED_SUBJECTS.subquery())),
+)
+_TIMELINE_COUNT = sa.select(func.count()).select_from(Event).where(_TIMELINE)
+# The page's ids come from the subject index alone; only those rows are then read, not every
+# event of the obligation (hundreds, with their hashes and payloads).
+_TIMELINE_PAGE = (
+    select(Event)
+    .where(
+        col(Event.id).in_(
+            sa.select(col(Event.id))
+            .where(_TIMELINE)
+            .order_by(col(Event.id).desc())
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+        )
+    )
+    .order_by(col(Event.id).desc())
+)
+
+
 def events_page(session: Session, obligation_id: int, *, limit: int, offset: int) -> Paged[Event]:
     """The audit timeline of an obligation, newest first: its own events and those of its
     approvals, messages, deliveries and submissions."""
-    related = sa.union_all(
-        select(_subjects("approval:", Approval.id)).where(Approval.obligation_id == obligation_id),
-        select(_subjects("message:", Message.id)).where(Message.obligation_id == obligation_id),
-        select(_subjects("delivery:", Delivery.id))
-        .join(Message, col(Delivery.message_id) == col(Message.id))
-        .where(Message.obligation_id == obligation_id, col(Delivery.attempts) > 0)
-        .where(
-            sa.or_(
-                col(Delivery.status) == DeliveryStatus.failed,
-                col(Delivery.failures) > 0,
-                col(Delivery.escalated_at).is_not(None),
-            )
-        ),
-        select(_subjects("submission:", Submission.id)).where(
-            Submission.obligation_id == obligation_id
-        ),
-    )
-    where = sa.or_(
-        col(Event.subject) == f"obligation:{obligation_id}",
-        col(Event.subject).in_(sa.select(related.subquery())),
-    )
-    total = session.exec(select(func.count()).select_from(Event).where(where)).one()
-    # The page's ids come from the subject index alone; only those rows are then read, not
-    # every event of the obligation (hundreds, with their hashes and payloads).
-    page_ids = (
-        select(col(Event.id))
-        .where(where)
-        .order_by(col(Event.id).desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    rows = session.exec(
-        select(Event).where(col(Event.id).in_(page_ids)).order_by(col(Event.id).desc())
-    ).all()
+    params = {
+        "oid": obligation_id,
+        "subject": f"obligation:{obligation_id}",
+        "offset": offset,
+        "limit": limit,
+    }
+    total = session.connection().execute(_TIMELINE_COUNT, params).scalar_one()
+    rows = session.exec(_TIMELINE_PAGE, params=params).all()
     return Paged(list(rows), int(total), limit, offset)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """An audit event as the timeline prints it (strings made in one pass, not per cell)."""
+
+    kind: str
+    subject: str
+    actor: str
+    at_iso: str
+    at_local: str
+    payload: str
+
+
+def timeline_entries(events: Paged[Event]) -> Paged[TimelineEntry]:
+    """The page of events with the strings the timeline shows."""
+    local = reports.local_formatter()
+    return Paged(
+        [
+            TimelineEntry(
+                kind=event.kind,
+                subject=event.subject,
+                actor=event.actor,
+                at_iso=event.occurred_at.isoformat(),
+                at_local=local(event.occurred_at) or "—",
+                payload=truncate(event.payload, 160)
+                if event.payload and event.payload != "{}"
+                else "",
+            )
+            for event in events.items
+        ],
+        events.total,
+        events.limit,
+        events.offset,
+    )
 
 
 # --- approvals --------------------------------------------------------------------------------
@@ -572,17 +670,19 @@ class PositionsView:
     languages: dict[str, int]
 
 
+_CAMPAIGN_IDS = (
+    sa.select(col(Obligation.id))
+    .where(col(Obligation.playbook) == "national_positions")
+    .order_by(col(Obligation.id))
+)
+_CAMPAIGN = sa.select(col(Obligation.status), col(Obligation.due_at)).where(
+    col(Obligation.id) == _OID
+)
+
+
 def campaign_ids(session: Session) -> list[int]:
     """The obligations that collect national positions, oldest first (ids only)."""
-    return [
-        int(oid)
-        for oid in session.exec(
-            select(col(Obligation.id))
-            .where(col(Obligation.playbook) == "national_positions")
-            .order_by(col(Obligation.id))
-        )
-        if oid is not None
-    ]
+    return [int(oid) for (oid,) in reports.plain_rows(session, _CAMPAIGN_IDS)]
 
 
 def _chosen_campaign(found: list[int], obligation_id: int | None) -> int | None:
@@ -621,9 +721,7 @@ def positions_view(
     chosen = _chosen_campaign(found, obligation_id)
     if chosen is None:
         return PositionsView(found, None, Paged([], 0, limit, offset), None, None, {})
-    status, due_at = session.exec(
-        select(col(Obligation.status), col(Obligation.due_at)).where(col(Obligation.id) == chosen)
-    ).one()
+    status, due_at = session.connection().execute(_CAMPAIGN, {"oid": chosen}).one()
     campaign = Campaign(chosen, str(getattr(status, "value", status)), due_at)
     everyone = reports.position_lines(session, chosen)
     languages: dict[str, int] = {}
@@ -643,6 +741,43 @@ def positions_view(
         chart=submissions_chart(reports.submissions_by_day(session, chosen)),
         languages=dict(sorted(languages.items())),
     )
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """A Member State's line as the positions page prints it."""
+
+    iso3: str
+    name: str
+    language: str
+    invited: str
+    reminded: str
+    received: str
+    attachment: str
+    verdict: str | None
+    verdict_text: str
+
+
+def position_rows(lines: Sequence[reports.PositionLine]) -> list[PositionRow]:
+    """The page's lines with their dates in the secretariat's zone, made in one pass."""
+    day = reports.local_formatter("YYYY-MM-DD")
+    rows = []
+    for line in lines:
+        cells = line.as_row(day)
+        rows.append(
+            PositionRow(
+                iso3=line.state.iso3,
+                name=line.state.name_en,
+                language=line.state.language,
+                invited=cells["invited"] or "—",
+                reminded=cells["reminded"] or "—",
+                received=cells["received"],
+                attachment=cells["attachment"],
+                verdict=line.submission.verdict if line.submission else None,
+                verdict_text=cells["verdict"].replace("_", " ") or "—",
+            )
+        )
+    return rows
 
 
 # --- calendar ---------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ def environment(language: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        # Templates ship with the package: no stat of the file on every render.
+        auto_reload=False,
     )
     env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
     locale = FORMAT_LOCALES.get(language, "en_GB")

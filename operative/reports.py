@@ -98,12 +98,17 @@ def local_formatter(fmt: str = "YYYY-MM-DD HH:mm") -> Callable[[dt.datetime | No
         return lambda value: local_time(value, fmt)
     zone = ZoneInfo(get_settings().timezone)
     utc = dt.UTC
+    # Rows of one page share many times (a campaign invites every state at once).
+    made: dict[dt.datetime, str] = {}
 
     def local(value: dt.datetime | None) -> str:
         if value is None:
             return ""
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=utc)
-        return aware.astimezone(zone).strftime(pattern)
+        text = made.get(value)
+        if text is None:
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=utc)
+            text = made[value] = aware.astimezone(zone).strftime(pattern)
+        return text
 
     return local
 

@@ -185,6 +185,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = get_engine(settings.effective_database_url)
     app.state.reader = read_only(app.state.engine)
+    # Page reads on SQLite run on the event loop (see deps.read_signed_in).
+    app.state.reads_inline = app.state.engine.dialect.name == "sqlite"
     app.state.run_command = tuple(run_command)
     app.state.deliverer = deliverer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -763,18 +763,19 @@ def position_rows(lines: Sequence[reports.PositionLine]) -> list[PositionRow]:
     day = reports.local_formatter("YYYY-MM-DD")
     rows = []
     for line in lines:
-        cells = line.as_row(day)
+        state, row = line.state, line.submission
+        verdict = line.verdict
         rows.append(
             PositionRow(
-                iso3=line.state.iso3,
-                name=line.state.name_en,
-                language=line.state.language,
-                invited=cells["invited"] or "—",
-                reminded=cells["reminded"] or "—",
-                received=cells["received"],
-                attachment=cells["attachment"],
-                verdict=line.submission.verdict if line.submission else None,
-                verdict_text=cells["verdict"].replace("_", " ") or "—",
+                iso3=state.iso3,
+                name=state.name_en,
+                language=state.language,
+                invited=(day(row.invited_at) if row else "") or "—",
+                reminded=(day(row.reminded_at) if row else "") or "—",
+                received=day(row.received_at) if row else "",
+                attachment=(row.attachment_name or "") if row else "",
+                verdict=row.verdict if row else None,
+                verdict_text=verdict.replace("_", " ") or "—",
             )
         )
     return rows

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, MutableMapping
 from functools import lru_cache
 from pathlib import Path
+from types import CodeType
 from typing import Any
 from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from fastapi import Request
@@ -46,6 +49,45 @@ def _translations(language: str) -> NullTranslations:
     return Translations.load(str(locales_dir()), [language], domain=DOMAIN)
 
 
+# markupsafe's own escaping of a plain string, without the Markup object ``escape`` wraps it
+# in (MarkupSafe 3 exposes it at the package level; anything else falls back to ``escape``).
+_escape_text: Callable[[str], str] = getattr(markupsafe, "_escape_inner", markupsafe.escape)
+
+
+def _escape_output(value: Any) -> str:
+    """What a template prints for ``{{ value }}``: the same text as markupsafe's ``escape``.
+
+    Jinja calls ``escape`` on every value it prints and gets a new ``Markup`` each time; the
+    pages print a few thousand values, and building those objects was about half of a page's
+    rendering. The result is only ever joined into the page (or into a block that Jinja
+    marks safe itself), so a plain string does.
+    """
+    kind = type(value)
+    if kind is str:
+        return _escape_text(value)
+    if kind is int:
+        return str(value)
+    return markupsafe.escape(value)
+
+
+class _Template(jinja2.Template):
+    """A template whose printed values go through :func:`_escape_output`."""
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: jinja2.Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+    ) -> jinja2.Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        # The compiled module's functions (page, blocks, macros) share one namespace, where
+        # the code imported ``escape`` from jinja2.runtime.
+        template.root_render_func.__globals__["escape"] = _escape_output
+        return template
+
+
 @lru_cache(maxsize=len(LANGUAGES))
 def environment(language: str) -> jinja2.Environment:
     """The template environment of one language."""
@@ -59,6 +101,7 @@ def environment(language: str) -> jinja2.Environment:
         # Templates ship with the package: no stat of the file on every render.
         auto_reload=False,
     )
+    env.template_class = _Template
     env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
     locale = FORMAT_LOCALES.get(language, "en_GB")
     zone = get_settings().timezone

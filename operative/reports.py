@@ -343,8 +343,9 @@ def campaigns(session: Session) -> list[Obligation]:
     )
 
 
-@dataclass(frozen=True)
-class PositionState:
+# Tuples, not frozen dataclasses: a campaign's page builds two per Member State, and a frozen
+# dataclass costs ~1 us to build against ~0.25 us for a tuple.
+class PositionState(NamedTuple):
     """A Member State as a positions list shows it."""
 
     iso3: str
@@ -354,8 +355,7 @@ class PositionState:
     language: str
 
 
-@dataclass(frozen=True)
-class PositionSubmission:
+class PositionSubmission(NamedTuple):
     """Where a state's submission stands (its text and file are not read for a list)."""
 
     invited_at: dt.datetime | None

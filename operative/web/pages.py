@@ -134,7 +134,8 @@ async def signout(request: Request, user: CurrentUser) -> RedirectResponse:
 
 
 # The three pages people keep open are ``async``: the user's row and the page's rows are read
-# in one worker-thread hop (deps.read_signed_in), and the page renders on the event loop.
+# at once (deps.read_signed_in: on the event loop on SQLite, in one worker thread on
+# PostgreSQL), and the page renders on the event loop.
 
 
 @router.get("/", response_class=HTMLResponse)

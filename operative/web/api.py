@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from operative import reports
 from operative.web import actions, queries
 from operative.web.auth import authenticate, new_api_token
 from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep
+from operative.web.params import Offset, PathId, QueryId
 from operative.web.schemas import (
     ActivityPublic,
     ApprovalPublic,
@@ -45,12 +46,6 @@ ERRORS = {code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 413
 router = APIRouter(prefix="/api", responses=ERRORS)  # type: ignore[arg-type]
 
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="At most 200.")]
-# Row ids are PostgreSQL integers: a larger id or offset reached the driver and failed there
-# (a 500, an OverflowError on SQLite) instead of being refused as bad input.
-MAX_ID = 2**31 - 1
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.post("/token", response_model=TokenPublic, tags=["auth"])

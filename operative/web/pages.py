@@ -40,11 +40,11 @@ from operative.web.deps import (
     SettingsDep,
     read_signed_in,
 )
+from operative.web.params import Offset, PathId, QueryId
 from operative.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 # Each resolution brings its obligations: a page of the overview holds a few of them.
 MAX_RESOLUTIONS_PER_PAGE = 50
@@ -159,7 +159,7 @@ async def overview(
 @router.get("/obligations/{obligation_id}", response_class=HTMLResponse)
 async def obligation_page(
     request: Request,
-    obligation_id: int,
+    obligation_id: PathId,
     offset: Offset = 0,
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> HTMLResponse:
@@ -185,7 +185,11 @@ async def obligation_page(
 
 @router.post("/obligations/{obligation_id}/run")
 def obligation_run(
-    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, obligation_id: int
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Officer,
+    obligation_id: PathId,
 ) -> RedirectResponse:
     launched = actions.trigger_run(
         session,
@@ -205,7 +209,7 @@ def obligation_run(
 def obligation_reassign(
     session: SessionDep,
     user: Officer,
-    obligation_id: int,
+    obligation_id: PathId,
     playbook: Annotated[str, Form(max_length=80)],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
@@ -221,7 +225,7 @@ def obligation_reassign(
 @router.get("/positions", response_class=HTMLResponse)
 async def positions_page(
     request: Request,
-    obligation: int | None = None,
+    obligation: QueryId = None,
     language: Annotated[str | None, Query(max_length=2)] = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
     verdict: Annotated[str | None, Query(max_length=20)] = None,
@@ -262,7 +266,7 @@ async def positions_page(
 def positions_review(
     session: SessionDep,
     user: Officer,
-    obligation_id: int,
+    obligation_id: PathId,
     iso3: str,
     verdict: Annotated[str, Form(max_length=40)],
 ) -> RedirectResponse:
@@ -275,7 +279,7 @@ def positions_review(
 
 @router.get("/positions/{obligation_id}/{iso3}/file")
 def positions_file(
-    session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: int, iso3: str
+    session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: PathId, iso3: str
 ) -> FileResponse:
     from sqlmodel import select
 
@@ -335,7 +339,7 @@ async def approvals_decide(
     session: SessionDep,
     settings: SettingsDep,
     user: Changer,
-    approval_id: int,
+    approval_id: PathId,
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
@@ -390,7 +394,7 @@ def deliveries_page(
 
 @router.post("/deliveries/{delivery_id}/retry")
 async def deliveries_retry(
-    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, delivery_id: int
+    request: Request, session: SessionDep, settings: SettingsDep, user: Officer, delivery_id: PathId
 ) -> RedirectResponse:
     await run_in_threadpool(actions.retry_delivery, session, delivery_id, user=user)
     sent = await run_in_threadpool(actions.send_now, delivery_id, settings.effective_database_url)
@@ -465,7 +469,7 @@ def export_obligations(
 
 @router.get("/exports/positions.{extension}")
 def export_positions(
-    session: SessionDep, user: CurrentUser, extension: str, obligation: int | None = None
+    session: SessionDep, user: CurrentUser, extension: str, obligation: QueryId = None
 ) -> Response:
     rows = reports.position_rows(session, queries.campaign_id(session, obligation))
     if extension == "csv":

@@ -196,3 +196,24 @@ def test_table_covers_every_route_of_the_app(client: TestClient) -> None:
         if not any(m == method and matches(template, url) for m, url in covered)
     )
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/obligations/99999999999",
+        "/obligations/1?offset=99999999999",
+        "/approvals?offset=99999999999",
+        "/deliveries?offset=99999999999",
+        "/positions?obligation=99999999999",
+        "/exports/positions.csv?obligation=99999999999",
+    ],
+)
+def test_a_number_too_large_for_the_database_is_bad_input_on_pages(
+    client: TestClient, path: str
+) -> None:
+    """An id or offset past PostgreSQL's integer reached the driver and came back as a 500
+    (an OverflowError on SQLite): it is the visitor's bad input, and must read as such."""
+    sign_in(client, "admin")
+    answer = client.get(path)
+    assert answer.status_code == 422, (path, answer.status_code)

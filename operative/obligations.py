@@ -332,7 +332,12 @@ def _start_ticks(pid: int) -> str | None:
 
 def this_process() -> str:
     """This process as a lease names it: ``host:pid:start``."""
-    pid = os.getpid()
+    return process_name(os.getpid())
+
+
+def process_name(pid: int) -> str:
+    """A process of this host as ``host:pid:start``: the start time tells it from a later
+    process given the same pid."""
     return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
 
 

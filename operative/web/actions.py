@@ -127,24 +127,20 @@ def _runs_dir(data_dir: Path) -> Path:
     return folder
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running_pid(data_dir: Path, obligation_id: int) -> int | None:
-    """The process of a run started from the web for this obligation, if it still runs."""
+    """The process of a run started from the web for this obligation, if it still runs.
+
+    The marker names the process as a run lease does (``host:pid:start``), so a pid that a
+    later process was given, or a run's zombie, does not pass for the run.
+    """
     marker = data_dir / "web-runs" / f"obligation-{obligation_id}.pid"
     try:
-        pid = int(marker.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
+        process = marker.read_text(encoding="ascii").strip()
+    except OSError:
         return None
-    return pid if pid > 0 and _alive(pid) else None
+    if not obligations.process_alive(process):
+        return None
+    return int(process.split(":")[1])
 
 
 def _spawn(argv: Sequence[str], log_path: Path, data_dir: Path) -> int:
@@ -218,5 +214,5 @@ def trigger_run(
     session.commit()
     marker = folder / f"obligation-{obligation_id}.pid"
     with suppress(OSError):
-        marker.write_text(str(pid), encoding="ascii")
+        marker.write_text(obligations.process_name(pid), encoding="ascii")
     return Launched(obligation_id, obligation.playbook, pid, log)

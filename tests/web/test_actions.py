@@ -164,3 +164,21 @@ def test_retry_sends_a_failed_delivery_through_the_outbox(
     assert list((data_dir / "inbox").rglob("*.json"))
     again = client.post("/deliveries/1/retry", data={"csrf_token": csrf})
     assert again.status_code == 400 and "only a failed delivery is retried" in again.text
+
+
+def test_a_run_marker_whose_pid_another_process_took_blocks_nothing(tmp_path: Path) -> None:
+    """A pid is reused once its process ends: a marker trusted on the pid alone would refuse
+    every later trigger of that obligation (409) for as long as the newcomer runs."""
+    import os
+
+    from operative import obligations
+    from operative.web.actions import running_pid
+
+    runs = tmp_path / "web-runs"
+    runs.mkdir()
+    marker = runs / "obligation-7.pid"
+    marker.write_text(obligations.process_name(os.getpid()), encoding="ascii")
+    assert running_pid(tmp_path, 7) == os.getpid()
+    host, pid, _start = obligations.process_name(os.getpid()).split(":")
+    marker.write_text(f"{host}:{pid}:1", encoding="ascii")
+    assert running_pid(tmp_path, 7) is None

@@ -6,6 +6,7 @@ and appends older timeline entries in place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -452,19 +453,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @router.get("/exports/obligations.{extension}")
 def export_obligations(
-    session: SessionDep, user: CurrentUser, extension: str, resolution: int | None = None
+    session: SessionDep, user: CurrentUser, extension: str, resolution: QueryId = None
 ) -> Response:
     rows = reports.obligation_rows(session, resolution_id=resolution)
-    if extension == "csv":
-        return _download(
-            reports.to_csv(reports.OBLIGATION_COLUMNS, rows),
-            "text/csv; charset=utf-8",
-            "obligations.csv",
-        )
-    if extension == "xlsx":
-        data = reports.to_xlsx("obligations", reports.OBLIGATION_COLUMNS, rows)
-        return _download(data, XLSX, "obligations.xlsx")
-    raise LookupError(f"no export as .{extension} (csv or xlsx)")
+    return _export("obligations", reports.OBLIGATION_COLUMNS, rows, extension)
 
 
 @router.get("/exports/positions.{extension}")
@@ -472,22 +464,22 @@ def export_positions(
     session: SessionDep, user: CurrentUser, extension: str, obligation: QueryId = None
 ) -> Response:
     rows = reports.position_rows(session, queries.campaign_id(session, obligation))
+    return _export("positions", reports.POSITION_COLUMNS, rows, extension)
+
+
+def _export(
+    name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]], extension: str
+) -> Response:
+    """``rows`` as ``name.csv`` or ``name.xlsx``, as the extension asks."""
     if extension == "csv":
-        return _download(
-            reports.to_csv(reports.POSITION_COLUMNS, rows),
-            "text/csv; charset=utf-8",
-            "positions.csv",
-        )
+        return _download(reports.to_csv(columns, rows), "text/csv; charset=utf-8", f"{name}.csv")
     if extension == "xlsx":
-        data = reports.to_xlsx("positions", reports.POSITION_COLUMNS, rows)
-        return _download(data, XLSX, "positions.xlsx")
+        return _download(reports.to_xlsx(name, columns, rows), XLSX, f"{name}.xlsx")
     raise LookupError(f"no export as .{extension} (csv or xlsx)")
 
 
 @router.get("/reports/progress", response_class=HTMLResponse)
-def report_page(
-    session: SessionDep, user: CurrentUser, resolution: int | None = None
-) -> HTMLResponse:
+def report_page(session: SessionDep, user: CurrentUser, resolution: QueryId = None) -> HTMLResponse:
     report = reports.build_report(session, resolution_id=resolution)
     response = HTMLResponse(reports.report_html(report))
     # The printable report carries its own stylesheet inline, and no script at all.
@@ -498,9 +490,7 @@ def report_page(
 
 
 @router.get("/reports/progress.md")
-def report_markdown(
-    session: SessionDep, user: CurrentUser, resolution: int | None = None
-) -> Response:
+def report_markdown(session: SessionDep, user: CurrentUser, resolution: QueryId = None) -> Response:
     report = reports.build_report(session, resolution_id=resolution)
     return Response(
         reports.report_markdown(report),

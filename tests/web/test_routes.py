@@ -207,6 +207,8 @@ def test_table_covers_every_route_of_the_app(client: TestClient) -> None:
         "/deliveries?offset=99999999999",
         "/positions?obligation=99999999999",
         "/exports/positions.csv?obligation=99999999999",
+        "/exports/obligations.xlsx?resolution=99999999999",
+        "/reports/progress?resolution=99999999999",
     ],
 )
 def test_a_number_too_large_for_the_database_is_bad_input_on_pages(

@@ -192,7 +192,8 @@ def _web_app(host: str, port: int) -> Iterator[str]:
     try:
         listener = socket.create_server((host, port))
     except OSError as exc:
-        fail(f"the web app cannot listen on {host}:{port}: {exc.strerror or exc}", code=1)
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        fail(f"the web app cannot listen on {host}:{port}: {reason}", code=1)
     bound = listener.getsockname()[1]
     web = server(host, bound, log_level="warning")
     thread = threading.Thread(

@@ -220,3 +220,20 @@ def test_bad_schedule_is_refused_with_exit_2_naming_the_key(
     assert result.stderr.startswith(f"operative: {path}: {key}: {why}")
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "data" / "prefect").exists()
+
+
+def test_a_taken_web_port_is_one_line_and_exit_1_before_anything_starts(
+    no_prefect_api: None, isolated_env: Path
+) -> None:
+    """Another program on the web port would otherwise surface as a uvicorn traceback after
+    the Prefect server had been started for nothing."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--check", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"operative: the web app cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert not list((isolated_env / "prefect" / "servers").glob("*.url"))

@@ -332,17 +332,6 @@ def obligation_rows(session: Session, *, resolution_id: int | None = None) -> li
     return [line.as_row() for line in obligation_lines(session, resolution_id=resolution_id)]
 
 
-def campaigns(session: Session) -> list[Obligation]:
-    """Obligations that collect national positions, oldest first."""
-    return list(
-        session.exec(
-            select(Obligation)
-            .where(Obligation.playbook == "national_positions")
-            .order_by(col(Obligation.id))
-        )
-    )
-
-
 # Tuples, not frozen dataclasses: a campaign's page builds two per Member State, and a frozen
 # dataclass costs ~1 us to build against ~0.25 us for a tuple.
 class PositionState(NamedTuple):

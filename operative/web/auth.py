@@ -175,13 +175,6 @@ def principal_of(session: Session, claims: Claims | None) -> Principal | None:
     )
 
 
-def principal(
-    session: Session, *, cookie: str | None, authorization: str | None
-) -> Principal | None:
-    """The user a request speaks for: by bearer token first, then by session cookie."""
-    return principal_of(session, claims_of(cookie=cookie, authorization=authorization))
-
-
 def csrf_matches(expected: str | None, given: str | None) -> bool:
     """Whether a submitted CSRF value is the expected one (constant-time)."""
     return bool(expected and given) and hmac.compare_digest(str(expected), str(given))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
@@ -59,11 +58,6 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-async def data_dir(request: Request) -> Path:
-    settings: Settings = request.app.state.settings
-    return settings.data_dir
 
 
 def optional_user(request: Request, session: SessionDep) -> Principal | None:

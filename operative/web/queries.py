@@ -76,12 +76,6 @@ def page_numbers(page: Paged[Any], *, around: int = 2) -> list[int | None]:
     return numbers
 
 
-def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
-    """A limit within 1..MAX_LIMIT and an offset of at least 0."""
-    wanted = DEFAULT_LIMIT if limit is None else limit
-    return max(1, min(MAX_LIMIT, wanted)), max(0, offset or 0)
-
-
 def _slice(items: Sequence[T], limit: int, offset: int) -> Paged[T]:
     return Paged(list(items[offset : offset + limit]), len(items), limit, offset)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,12 +31,13 @@ from sqlmodel import Session
 from operative import users
 from operative.db import dispose_engines, get_engine
 from operative.settings import REPO_ROOT, get_settings
+from tests.conftest import SEED
+from tests.notify.sinks import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
-SEED = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
 PASSWORD = "geneva-1244-hld"
 # Signs the session cookies and the portal links: the server and this process share it.
 SECRET_KEY = "browser-tests-secret-key-not-for-production"
@@ -106,12 +106,6 @@ def data_dir(isolated_env: Path, seeded_dir: Path, monkeypatch: pytest.MonkeyPat
     return isolated_env
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Site:
     """The running app: its base URL, its data dir and its log."""
@@ -167,7 +161,7 @@ def site(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     """``operative web`` on a free loopback port over this test's data dir."""
     log = data_dir / "web.log"
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         # Portal links printed by `operative portal-link` must point at this server.
         monkeypatch.setenv("OPERATIVE_PUBLIC_URL", url)

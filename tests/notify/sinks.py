@@ -143,7 +143,7 @@ class HttpSink:
         self.server.server_close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -175,7 +175,7 @@ class SmtpServer:
 
     def __init__(self, refuse: set[str] | None = None) -> None:
         self.recorder = _Recorder(refuse or set())
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 

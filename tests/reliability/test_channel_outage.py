@@ -26,14 +26,14 @@ from operative.notify.dispatch import DispatchPolicy, DispatchReport, dispatch_p
 from operative.notify.outbox import enqueue, retry
 from operative.notify.recipients import member_state_recipients
 from tests.notify.factories import all_states_tags, invitation_context, load_states, write_config
-from tests.notify.sinks import _free_port
+from tests.notify.sinks import free_port
 
 
 class Receiver:
     """A webhook endpoint on a fixed port that can be taken down and brought back."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.requests: collections.Counter[str] = collections.Counter()
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()

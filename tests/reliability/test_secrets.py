@@ -41,7 +41,7 @@ from operative.notify.recipients import member_state_recipients
 from operative.settings import REPO_ROOT
 from operative.web.app import create_app
 from tests.notify.factories import invitation_context, load_states
-from tests.notify.sinks import HttpSink, _free_port, _Recorder
+from tests.notify.sinks import HttpSink, _Recorder, free_port
 
 PASSWORD = "pl4nted-Chan-PW-5e1d"
 HEADER = "pl4nted-Header-7c2a"
@@ -59,7 +59,7 @@ class AuthSmtpServer:
     def __init__(self) -> None:
         self.recorder = _Recorder(refuse=set())
         self.logins: list[tuple[str, str]] = []
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(
             self.recorder,
             hostname="127.0.0.1",

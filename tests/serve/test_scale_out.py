@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import _postgres_server
+from tests.conftest import SEED, _postgres_server
+from tests.notify.sinks import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SEED = REPO / "config" / "resolutions" / "resolution-1244.txt"
 UN_GA = REPO / "tests" / "fixtures" / "resolutions" / "un-ga-en.md"
 RUNS_PER_OBLIGATION = 2
 WORKERS = ("worker-a", "worker-b")
@@ -58,14 +58,6 @@ def _drop(server: str, names: list[str]) -> None:
     admin.dispose()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -81,7 +73,7 @@ class Topology:
 
     def __init__(self, root: Path, app_url: str, prefect_db_url: str) -> None:
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}/api"
         env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
         env.update(

@@ -13,10 +13,9 @@ from operative import approvals, bootstrap, positions, users
 from operative.ingest import ingest, sidecar_dates
 from operative.models import Delivery, DeliveryStatus, Message, Obligation, utcnow
 from operative.resolution import parse_file
-from operative.settings import REPO_ROOT
 from operative.web.auth import SESSION_COOKIE, new_session
+from tests.conftest import SEED
 
-SEED = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
 PASSWORD = "correct horse battery"
 # One user per role; ``drafter`` drafts what the others decide (four-eyes).
 PEOPLE = {

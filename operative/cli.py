@@ -49,8 +49,12 @@ CONSOLE_ACTOR = "secretariat"
 
 def require_acting(session: Any, actor: str, what: str) -> None:
     """Refuse a name given with ``--as`` unless it is an active user with an officer's role."""
-    if actor == CONSOLE_ACTOR:
-        return
+    if actor != CONSOLE_ACTOR:
+        require_officer(session, actor, what)
+
+
+def require_officer(session: Any, actor: str, what: str) -> None:
+    """Refuse ``actor`` unless it is an active user with an officer's (or admin's) role."""
     from operative.approvals import user_roles
 
     if not {"officer", "admin"} & set(user_roles(session, actor)):

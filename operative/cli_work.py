@@ -22,6 +22,7 @@ from operative.cli import (
     fail,
     handled,
     require_acting,
+    require_officer,
 )
 
 users_app = typer.Typer(help="People who approve, review and sign in.", no_args_is_help=True)
@@ -32,13 +33,6 @@ activities_app = typer.Typer(
 records_app = typer.Typer(help="Facts recorded against an obligation.", no_args_is_help=True)
 
 AsUser = Annotated[str, typer.Option("--as", help="The user acting (checked against roles).")]
-
-
-def _require_officer(session: Any, actor: str, what: str) -> None:
-    from operative.approvals import user_roles
-
-    if not {"officer", "admin"} & set(user_roles(session, actor)):
-        raise UsageProblem(f"{actor} may not {what}: it needs the role 'officer'")
 
 
 def _obligation_for(
@@ -90,7 +84,7 @@ def run(
     with _session() as session:
         targets = _obligation_for(session, playbook, resolution, obligation)
         # The runner drafts what is approved: it must be a known person, or four-eyes is void.
-        _require_officer(session, actor, "run playbooks")
+        require_officer(session, actor, "run playbooks")
     from flows.runtime import ServerUnavailable, flow_settings, prefect_api
 
     try:
@@ -414,7 +408,7 @@ def submissions_review(
     from operative.positions import review
 
     with _session() as session:
-        _require_officer(session, actor, "review submissions")
+        require_officer(session, actor, "review submissions")
         target = _national_positions_obligation(session, obligation)
         row = review(session, target, iso3, verdict=verdict, reviewer=actor)
         session.commit()

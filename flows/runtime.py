@@ -74,12 +74,6 @@ def recorded_api_urls(data_dir: Path) -> list[str]:
     return found
 
 
-def recorded_api_url(data_dir: Path) -> str | None:
-    """The first of :func:`recorded_api_urls`, if any."""
-    urls = recorded_api_urls(data_dir)
-    return urls[0] if urls else None
-
-
 @contextmanager
 def prefect_api(data_dir: Path) -> Iterator[str]:
     """A reachable Prefect API for the duration of the block; yields its URL."""

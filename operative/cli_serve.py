@@ -15,7 +15,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -172,12 +171,6 @@ def _serve(
         fail(str(exc), code=1)
 
 
-@dataclass(frozen=True)
-class _Finding:
-    ok: bool
-    text: str
-
-
 @contextmanager
 def _web_app(host: str, port: int) -> Iterator[str]:
     """The web app, served by uvicorn in a thread of this process; yields its URL.
@@ -209,16 +202,18 @@ def _web_app(host: str, port: int) -> Iterator[str]:
         listener.close()
 
 
-def _check_web(web_url: str) -> _Finding:
+def _check_web(web_url: str) -> Any:
     import urllib.error
     import urllib.request
+
+    from flows.serve import Finding
 
     try:
         with urllib.request.urlopen(f"{web_url}/healthz", timeout=10) as answer:
             ok = answer.status == 200
     except (urllib.error.URLError, OSError):
         ok = False
-    return _Finding(
+    return Finding(
         ok, f"web app answers at {web_url}/" if ok else f"web app at {web_url}/: no answer"
     )
 

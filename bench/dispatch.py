@@ -139,7 +139,7 @@ def run() -> list[dict[str, Any]]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        from operative.settings import get_settings
+        from operative.core.settings import get_settings
 
         get_settings.cache_clear()
 
@@ -150,14 +150,14 @@ def _measure(folder: Path, ports: list[int], result: Any) -> list[dict[str, Any]
 
     from sqlmodel import Session, select
 
-    from operative.bootstrap import load_member_states
-    from operative.db import dispose_engines, get_engine
+    from operative.core.db import dispose_engines, get_engine
+    from operative.core.settings import get_settings
     from operative.models import Delivery, Message
     from operative.notify.channels import IDEMPOTENCY_HEADER
     from operative.notify.dispatch import DispatchPolicy, dispatch_pending
     from operative.notify.outbox import enqueue
     from operative.notify.recipients import member_state_recipients
-    from operative.settings import get_settings
+    from operative.register.bootstrap import load_member_states
 
     os.environ["OPERATIVE_DATA_DIR"] = str(folder / "data")
     os.environ["OPERATIVE_DATABASE_URL"] = f"sqlite:///{folder / 'bench.db'}"

@@ -143,7 +143,7 @@ def demo() -> list[dict[str, Any]]:
         )
         value = time.perf_counter() - start
         probe = (
-            "import sys; from pathlib import Path; from flows.runtime import prefect_api\n"
+            "import sys; from pathlib import Path; from flows._prefect.runtime import prefect_api\n"
             "with prefect_api(Path(sys.argv[1])):\n    pass\n"
         )
         start = time.perf_counter()

@@ -25,11 +25,11 @@ DUE_OBLIGATIONS = 250
 
 
 def _populate(url: str) -> None:
-    from operative import bootstrap
-    from operative.calendar import deadline, load_working_calendar
-    from operative.db import get_engine, session_scope
+    from operative.core.clock import deadline, load_working_calendar
+    from operative.core.db import get_engine, session_scope
+    from operative.core.settings import get_settings
     from operative.models import Obligation, Paragraph, Resolution, Submission
-    from operative.settings import get_settings
+    from operative.register import bootstrap
 
     calendar = load_working_calendar()
     due_day = calendar.shift(NOW.in_timezone("Europe/Zurich").date(), 10)
@@ -120,10 +120,10 @@ def run() -> list[dict[str, Any]]:
         previous = {k: os.environ.get(k) for k in ("OPERATIVE_DATA_DIR", "OPERATIVE_DATABASE_URL")}
         os.environ["OPERATIVE_DATA_DIR"] = scratch
         os.environ.pop("OPERATIVE_DATABASE_URL", None)
-        from operative.db import dispose_engines, session_scope
-        from operative.reminders import load_reminder_config
-        from operative.settings import get_settings
-        from operative.sweep import candidates_query, enqueue_due, find_due
+        from operative.core.db import dispose_engines, session_scope
+        from operative.core.settings import get_settings
+        from operative.reminders.policy import load_reminder_config
+        from operative.reminders.sweep import candidates_query, enqueue_due, find_due
 
         get_settings.cache_clear()
         dispose_engines()

@@ -266,9 +266,9 @@ def _subjects(
 
 
 def _events(connection: sa.Connection, counts: dict[str, Any], rng: random.Random) -> str:
-    """A valid hash chain of EVENTS events, chained exactly as operative.audit.append does;
+    """A valid hash chain of EVENTS events, chained exactly as operative.core.audit.append does;
     returns the last hash."""
-    from operative.audit import GENESIS, _digest
+    from operative.core.audit import GENESIS, _digest
     from operative.models import Event
 
     # Preparing the register (Member States, the user) appended a few events already.
@@ -299,7 +299,7 @@ def _events(connection: sa.Connection, counts: dict[str, Any], rng: random.Rando
             chunk = []
     _insert(connection, Event, chunk)
     if sa.inspect(connection).has_table("audit_head"):
-        # Where the log ended at the last append (operative.audit keeps it since 0005).
+        # Where the log ended at the last append (operative.core.audit keeps it since 0005).
         connection.execute(
             sa.text("INSERT OR REPLACE INTO audit_head (id, sequence, hash) VALUES (1, :s, :h)"),
             {"s": EVENTS, "h": previous},
@@ -311,10 +311,10 @@ def generate(data_dir: Path) -> dict[str, Any]:
     """The bench register in ``data_dir/operative.db``; returns counts and timings."""
     from sqlmodel import Session
 
-    from operative import bootstrap, users
-    from operative.db import dispose_engines, get_engine
+    from operative.core.db import dispose_engines, get_engine
+    from operative.core.settings import get_settings
     from operative.models import MemberState
-    from operative.settings import get_settings
+    from operative.register import bootstrap, users
 
     rng = random.Random(1244)
     url = f"sqlite:///{data_dir / 'operative.db'}"
@@ -452,7 +452,7 @@ def _generated(data_dir: Path) -> dict[str, Any]:
     saved = {k: os.environ.get(k) for k in ("OPERATIVE_DATA_DIR", "OPERATIVE_DATABASE_URL")}
     os.environ["OPERATIVE_DATA_DIR"] = str(data_dir)
     os.environ.pop("OPERATIVE_DATABASE_URL", None)
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -12,7 +12,13 @@ from typing import Any
 
 from prefect import flow
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
+from flows._prefect.common import (
+    HOLDS_LEASE,
+    current_run_id,
+    message_context,
+    publish,
+    until_approved,
+)
 from operative.notify.recipients import NEW_YORK
 from operative.notify.templates import default_renderer
 from tasks.activities import document_text

@@ -6,7 +6,7 @@ General's office approves it, or rejects it with a reason and a redraft goes bac
 every Member State in its language; record the deliveries. Done once the Dialogue has begun
 and the last cycle before it was sent.
 
-Each run handles the cycle running on the business clock (``operative.calendar.now``): a
+Each run handles the cycle running on the business clock (``operative.core.clock.now``): a
 cycle that no run reached is skipped rather than sent late, since a stale briefing informs
 no one. Steps are recorded per cycle, so a re-run sends nothing twice.
 """
@@ -18,9 +18,16 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
-from operative import briefings, calendar
-from operative.settings import get_settings
+from flows._prefect.common import (
+    HOLDS_LEASE,
+    current_run_id,
+    message_context,
+    publish,
+    until_approved,
+)
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
+from operative.playbooks import inform_member_states as briefings
 from tasks.briefings import approved_briefing, briefing_cycles, compile_briefing
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result

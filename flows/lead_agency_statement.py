@@ -13,8 +13,15 @@ import datetime as dt
 
 from prefect import flow
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish, until_approved
-from operative import calendar, statements
+from flows._prefect.common import (
+    HOLDS_LEASE,
+    current_run_id,
+    message_context,
+    publish,
+    until_approved,
+)
+from operative.core import clock as calendar
+from operative.playbooks import statements
 from tasks.activities import document_text, notes_per_state, record_once
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result

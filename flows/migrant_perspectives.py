@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
-from operative import calendar
-from operative.settings import get_settings
+from flows._prefect.common import HOLDS_LEASE, current_run_id, message_context, publish
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
 from tasks.activities import advance, engagement, pending_cycles
 from tasks.documents import draft_document
 from tasks.notify import send_message

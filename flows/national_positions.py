@@ -5,7 +5,7 @@ those that have not answered shortly before the deadline; officers review each p
 arrives (reflects / partially / does not reflect the resolution); once the deadline has passed
 and every position received is reviewed, the obligation is done.
 
-Each run does what is due as of the business clock (``operative.calendar.now``) and skips
+Each run does what is due as of the business clock (``operative.core.clock.now``) and skips
 what an earlier run did, so the flow runs on a schedule, or again after a crash, and sends
 nothing twice.
 """
@@ -17,8 +17,9 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
-from operative import calendar, positions
+from flows._prefect.common import HOLDS_LEASE, current_run_id, message_context, publish
+from operative.core import clock as calendar
+from operative.playbooks import national_positions as positions
 from tasks.notify import send_message
 from tasks.positions import campaign_status, invite_states, states_to_remind
 from tasks.store import begin, finish_step, set_status, step_result

@@ -12,10 +12,11 @@ import datetime as dt
 
 from prefect import flow
 
-from flows.common import HOLDS_LEASE, current_run_id, message_context, publish
-from operative import calendar, statements
+from flows._prefect.common import HOLDS_LEASE, current_run_id, message_context, publish
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
 from operative.notify.recipients import ROLES
-from operative.settings import get_settings
+from operative.playbooks import statements
 from tasks.activities import facts
 from tasks.notify import send_message
 from tasks.store import begin, finish_step, set_status, step_result

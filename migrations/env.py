@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the engine operative hands over (see operative.db.upgrade)."""
+"""Alembic environment: runs on the engine operative hands over (see operative.core.db.upgrade)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import operative.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from operative.db import get_engine
+from operative.core.db import get_engine
 
 target_metadata = SQLModel.metadata
 

@@ -55,7 +55,7 @@ def require_acting(session: Any, actor: str, what: str) -> None:
 
 def require_officer(session: Any, actor: str, what: str) -> None:
     """Refuse ``actor`` unless it is an active user with an officer's (or admin's) role."""
-    from operative.approvals import user_roles
+    from operative.register.approvals import user_roles
 
     if not {"officer", "admin"} & set(user_roles(session, actor)):
         raise UsageProblem(f"{actor} may not {what}: it needs the role 'officer'")
@@ -70,8 +70,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def _bad_input_types() -> tuple[type[BaseException], ...]:
     from pydantic import ValidationError
 
-    from operative.ingest import IngestConflict
-    from operative.obligations import ConfigError, LifecycleError
+    from operative.register.ingest import IngestConflict
+    from operative.register.obligations import ConfigError, LifecycleError
     from operative.resolution import ResolutionParseError
 
     return (
@@ -122,7 +122,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
 def _session() -> Session:
     from sqlmodel import Session
 
-    from operative.db import get_engine
+    from operative.core.db import get_engine
 
     return Session(get_engine(), expire_on_commit=False)
 
@@ -143,7 +143,7 @@ def _local(value: Any) -> str:
         return "—"
     import pendulum
 
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     return str(
         pendulum.instance(value).in_timezone(get_settings().timezone).format("YYYY-MM-DD HH:mm")
@@ -154,7 +154,7 @@ def _local(value: Any) -> str:
 @handled
 def init(as_json: JsonOption = False) -> None:
     """Create the data dir and database, and load the Member States."""
-    from operative import bootstrap
+    from operative.register import bootstrap
 
     with _session() as session:
         result = bootstrap.init(session)
@@ -184,8 +184,8 @@ def init(as_json: JsonOption = False) -> None:
 @handled
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database."""
-    from operative.db import make_engine, upgrade
-    from operative.settings import get_settings
+    from operative.core.db import make_engine, upgrade
+    from operative.core.settings import get_settings
 
     engine = make_engine(get_settings().effective_database_url)
     before, after = upgrade(engine)
@@ -197,7 +197,7 @@ def db_upgrade() -> None:
 
 
 def _parse_dates(values: list[str]) -> dict[str, Any]:
-    from operative.ingest import parse_date
+    from operative.register.ingest import parse_date
 
     dates: dict[str, Any] = {}
     for value in values:
@@ -228,8 +228,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Parse a resolution and register its paragraphs and obligations."""
-    from operative.ingest import ingest as ingest_resolution
-    from operative.ingest import resolution_document, sidecar_dates
+    from operative.register.ingest import ingest as ingest_resolution
+    from operative.register.ingest import resolution_document, sidecar_dates
     from operative.resolution import parse_bytes
 
     source = str(file)
@@ -365,7 +365,7 @@ def obligations(
     from sqlmodel import col, select
 
     from operative.models import Obligation, Paragraph, Resolution
-    from operative.obligations import is_overdue
+    from operative.register.obligations import is_overdue
 
     with _session() as session:
         if resolution is not None and session.get(Resolution, resolution) is None:
@@ -431,7 +431,7 @@ def reassign(
     actor: Annotated[str, typer.Option("--as", help="Who reassigns it.")] = CONSOLE_ACTOR,
 ) -> None:
     """Give an obligation another playbook (kept when the resolution is re-ingested)."""
-    from operative.obligations import reassign as reassign_playbook
+    from operative.register.obligations import reassign as reassign_playbook
 
     with _session() as session:
         require_acting(session, actor, "reassign playbooks")
@@ -517,7 +517,7 @@ def akn(
 @handled
 def audit_verify(as_json: JsonOption = False) -> None:
     """Check the audit log's hash chain; exit 1 and name the event where it breaks."""
-    from operative.audit import verify
+    from operative.core.audit import verify
 
     with _session() as session:
         count, breaks = verify(session)

@@ -1,4 +1,4 @@
-"""``operative backup`` and ``operative restore``: thin wrappers over :mod:`operative.backup`.
+"""``operative backup`` and ``operative restore``: thin wrappers over :mod:`operative.core.backup`.
 
 The backup module (and SQLAlchemy with it) is imported inside the commands, so
 ``operative --help`` stays fast.
@@ -18,8 +18,8 @@ def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (replaced if present).")],
 ) -> None:
     """Back up the database, safely while the service runs (SQLite online backup, pg_dump)."""
-    from operative.backup import BackupFailed
-    from operative.backup import backup as make_backup
+    from operative.core.backup import BackupFailed
+    from operative.core.backup import backup as make_backup
 
     try:
         outcome = make_backup(file)
@@ -39,10 +39,10 @@ def restore(
     """Replace the database with a backup, all at once; refuses a non-empty one without --force."""
     from sqlmodel import Session
 
-    from operative.audit import verify
-    from operative.backup import BackupFailed
-    from operative.backup import restore as restore_backup
-    from operative.db import get_engine
+    from operative.core.audit import verify
+    from operative.core.backup import BackupFailed
+    from operative.core.backup import restore as restore_backup
+    from operative.core.db import get_engine
 
     try:
         outcome = restore_backup(file, force=force)

@@ -1,7 +1,7 @@
 """Commands that keep operative running: ``operative serve`` and ``operative deploy``.
 
 Registered on the main app by :func:`register`. Both read the deployments from
-``deploy/prefect.yaml`` (through :mod:`flows.serve`) and refuse a bad one, naming the key,
+``deploy/prefect.yaml`` (through :mod:`flows._prefect.serve`) and refuse a bad one, naming the key,
 before they touch a server.
 """
 
@@ -82,8 +82,8 @@ def _prepare_environment(*, log_runs: bool = False) -> Path:
     ``log_runs`` keeps Prefect's INFO logs, for a service: what each run did reaches its page
     in the Prefect UI, and the runner's account of each run reaches the journal.
     """
-    from flows.runtime import QUIET_SETTINGS
-    from operative.settings import get_settings
+    from flows._prefect.runtime import QUIET_SETTINGS
+    from operative.core.settings import get_settings
 
     settings = get_settings()
     if log_runs:
@@ -121,7 +121,7 @@ def serve(
     With PREFECT_API_URL unset, a Prefect server is started on loopback with its database in
     the data dir and stopped on exit. SIGINT or SIGTERM stops it all cleanly (exit 0).
     """
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     settings = get_settings()
     where = (host or settings.web_host, settings.web_port if port is None else port)
@@ -139,8 +139,8 @@ def _serve(
     signals: _Signals, *, check: bool, prefect_file: Path | None, web_at: tuple[str, int]
 ) -> int:
     data_dir = _prepare_environment(log_runs=not check)
-    from flows.runtime import ServerUnavailable, prefect_api
-    from flows.serve import ServeConflict, Service, check_service, display_path, load_specs
+    from flows._prefect.runtime import ServerUnavailable, prefect_api
+    from flows._prefect.serve import ServeConflict, Service, check_service, display_path, load_specs
 
     specs = load_specs(prefect_file)
     local = not os.environ.get("PREFECT_API_URL")
@@ -206,7 +206,7 @@ def _check_web(web_url: str) -> Any:
     import urllib.error
     import urllib.request
 
-    from flows.serve import Finding
+    from flows._prefect.serve import Finding
 
     try:
         with urllib.request.urlopen(f"{web_url}/healthz", timeout=10) as answer:
@@ -264,9 +264,9 @@ def deploy(prefect_file: PrefectFileOption = None) -> None:
     the process work pool if it is missing). Start workers with ``prefect worker start --pool``.
     """
     data_dir = _prepare_environment()
-    from flows.runtime import ServerUnavailable, prefect_api
-    from flows.serve import DEFAULT_PREFECT_FILE, display_path, load_specs
-    from operative.settings import REPO_ROOT
+    from flows._prefect.runtime import ServerUnavailable, prefect_api
+    from flows._prefect.serve import DEFAULT_PREFECT_FILE, display_path, load_specs
+    from operative.core.settings import REPO_ROOT
 
     path = (prefect_file or DEFAULT_PREFECT_FILE).resolve()
     specs = load_specs(path)

@@ -51,7 +51,7 @@ def report(
     ] = None,
 ) -> None:
     """The progress report for the Council, as Markdown or printable HTML."""
-    from operative.reports import build_report, report_html, report_markdown
+    from operative.reporting.reports import build_report, report_html, report_markdown
 
     if fmt not in {"markdown", "html"}:
         raise UsageProblem(f"--format {fmt!r}: markdown or html")
@@ -83,7 +83,7 @@ def users_password(
     from sqlmodel import select
 
     from operative.models import User
-    from operative.users import hash_password
+    from operative.register.users import hash_password
 
     if generate:
         secret = secrets.token_urlsafe(12)
@@ -97,7 +97,7 @@ def users_password(
             raise UsageProblem(f"no user {username!r} (add one: operative users add)")
         user.password_hash = hash_password(secret)
         session.add(user)
-        from operative import audit
+        from operative.core import audit
 
         audit.append(session, actor="cli", kind="user.password", subject=f"user:{username}")
         session.commit()
@@ -119,10 +119,10 @@ def portal_link(
     """Print a fresh submission link for one Member State (e.g. to replace an expired one)."""
     import datetime as dt
 
-    from operative import calendar
     from operative.cli_work import _national_positions_obligation
+    from operative.core import clock as calendar
     from operative.models import MemberState
-    from operative.positions import portal_link as make_link
+    from operative.playbooks.national_positions import portal_link as make_link
 
     with _session() as session:
         target = _national_positions_obligation(session, obligation)

@@ -79,13 +79,13 @@ def run(
     ] = None,
 ) -> None:
     """Run a playbook's flow for a resolution's obligations (waits where a person must decide)."""
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     with _session() as session:
         targets = _obligation_for(session, playbook, resolution, obligation)
         # The runner drafts what is approved: it must be a known person, or four-eyes is void.
         require_officer(session, actor, "run playbooks")
-    from flows.runtime import ServerUnavailable, flow_settings, prefect_api
+    from flows._prefect.runtime import ServerUnavailable, flow_settings, prefect_api
 
     try:
         with prefect_api(get_settings().data_dir):
@@ -104,9 +104,9 @@ def status(as_json: JsonOption = False) -> None:
     """Every obligation's state, pending approvals and deliveries."""
     from sqlmodel import col, func, select
 
-    from operative.approvals import pending
     from operative.models import Delivery, Message, Obligation, Paragraph, Resolution
-    from operative.obligations import is_overdue
+    from operative.register.approvals import pending
+    from operative.register.obligations import is_overdue
 
     with _session() as session:
         rows = session.exec(
@@ -177,7 +177,7 @@ def approvals_list(
     ] = None,
 ) -> None:
     """Approvals waiting for a decision (or, with --show, one approval and its draft)."""
-    from operative.approvals import pending
+    from operative.register.approvals import pending
 
     if show is not None:
         _show_approval(show, as_json)
@@ -224,8 +224,8 @@ def approvals_list(
 def _show_approval(approval_id: int, as_json: bool) -> None:
     from sqlmodel import col, select
 
-    from operative.approvals import get
     from operative.models import Approval, Document
+    from operative.register.approvals import get
 
     with _session() as session:
         approval = get(session, approval_id)
@@ -285,15 +285,15 @@ def approve(
     reason: Annotated[str, typer.Option("--reason", help="Why (required to reject).")] = "",
 ) -> None:
     """Approve (or reject with a reason) and resume the run waiting for it."""
-    from operative.approvals import decide
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
+    from operative.register.approvals import decide
 
     with _session() as session:
         decided = decide(session, approval, username=actor, approve=not reject, reason=reason)
         session.commit()
         run_id = decided.approval.flow_run_id
     typer.echo(f"Approval {approval} {decided.approval.decision} by {actor}.")
-    from flows.runtime import deliver_decision
+    from flows._prefect.runtime import deliver_decision
 
     outcome = deliver_decision(get_settings().data_dir, run_id, approval, decided.token)
     typer.echo(outcome[0].upper() + outcome[1:] + ".")
@@ -310,7 +310,7 @@ def users_add(
     ] = False,
 ) -> None:
     """Create a user, or update one's name and roles."""
-    from operative.users import add_user
+    from operative.register.users import add_user
 
     secret = (
         typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
@@ -325,7 +325,7 @@ def users_add(
 @handled
 def users_list(as_json: JsonOption = False) -> None:
     """List users and their roles."""
-    from operative.users import list_users
+    from operative.register.users import list_users
 
     with _session() as session:
         rows = list_users(session)
@@ -374,7 +374,7 @@ def submissions_add(
     actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record a Member State's national position received by the secretariat."""
-    from operative.positions import submit
+    from operative.playbooks.national_positions import submit
 
     try:
         data = file.read_bytes()
@@ -405,7 +405,7 @@ def submissions_review(
     actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record whether a national position reflects the resolution."""
-    from operative.positions import review
+    from operative.playbooks.national_positions import review
 
     with _session() as session:
         require_officer(session, actor, "review submissions")
@@ -482,8 +482,8 @@ def activities_add(
     actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Log an engagement activity."""
-    from operative.ingest import parse_date
-    from operative.records import add_activity
+    from operative.register.ingest import parse_date
+    from operative.register.records import add_activity
 
     day = parse_date(on, "--on")
     with _session() as session:
@@ -514,7 +514,7 @@ def records_add(
     actor: AsUser = CONSOLE_ACTOR,
 ) -> None:
     """Record a fact: the PGA's acknowledgement, a use of the statement, evidence of work done."""
-    from operative.records import add_record
+    from operative.register.records import add_record
 
     with _session() as session:
         require_acting(session, actor, "record facts")
@@ -535,7 +535,7 @@ def demo(
     ] = False,
 ) -> None:
     """Replay resolution 1244 from 27 November 2012 to 4 October 2013, end to end."""
-    from flows.demo import DemoError, run_demo
+    from flows._prefect.demo import DemoError, run_demo
 
     echo = (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
     try:
@@ -550,7 +550,7 @@ def calendar_export(
     ics: Annotated[Path, typer.Option("--ics", help="Write the deadlines as an iCalendar file.")],
 ) -> None:
     """Export every open deadline as an iCalendar (.ics) file."""
-    from operative.ics import deadlines_ics
+    from operative.reporting.ics import deadlines_ics
 
     with _session() as session:
         data = deadlines_ics(session)

@@ -9,10 +9,11 @@ from typing import Any
 
 from prefect import task
 
-from operative import documents, obligations, records, statements, steps
-from operative.db import session_scope
+from operative.core.db import session_scope
 from operative.models import Obligation
 from operative.notify.recipients import member_state_recipients
+from operative.playbooks import statements
+from operative.register import documents, obligations, records, steps
 from tasks import REGISTER
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from prefect import task
 
-from operative import briefings
-from operative.db import session_scope
+from operative.core.db import session_scope
+from operative.core.settings import get_settings
 from operative.models import Document
-from operative.settings import get_settings
+from operative.playbooks import inform_member_states as briefings
 from tasks import REGISTER
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import task
 
-from operative import documents
-from operative.db import session_scope
+from operative.core.db import session_scope
+from operative.register import documents
 from tasks import REGISTER
 
 

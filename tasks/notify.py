@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NONE
 from sqlmodel import select
 
-from operative.db import session_scope
+from operative.core.db import session_scope
 from operative.models import Delivery
 from operative.notify.dispatch import dispatch_pending
 from operative.notify.outbox import enqueue

@@ -8,9 +8,10 @@ from typing import Any
 
 from prefect import task
 
-from operative import obligations, positions
-from operative.db import session_scope
+from operative.core.db import session_scope
 from operative.models import Obligation
+from operative.playbooks import national_positions as positions
+from operative.register import obligations
 from tasks import REGISTER
 
 

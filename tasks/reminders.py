@@ -16,8 +16,10 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 
-from operative import approvals, calendar, sweep
-from operative.db import session_scope
+from operative.core import clock as calendar
+from operative.core.db import session_scope
+from operative.register import approvals
+from operative.reminders.policy import sweep
 from tasks import REGISTER
 
 

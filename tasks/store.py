@@ -8,9 +8,10 @@ from uuid import UUID
 from prefect import get_client, task
 from prefect.exceptions import ObjectNotFound
 
-from operative import approvals, audit, obligations, steps
-from operative.db import session_scope
+from operative.core import audit
+from operative.core.db import session_scope
 from operative.models import Obligation, ObligationStatus, Paragraph, Resolution
+from operative.register import approvals, obligations, steps
 from tasks import REGISTER
 
 

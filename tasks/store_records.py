@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prefect import task
 
-from operative import records
-from operative.db import session_scope
+from operative.core.db import session_scope
+from operative.core.settings import get_settings
 from operative.models import Resolution
-from operative.settings import get_settings
+from operative.register import records
 from tasks import REGISTER
 
 

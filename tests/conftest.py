@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from operative.db import dispose_engines
-from operative.settings import REPO_ROOT, get_settings
+from operative.core.db import dispose_engines
+from operative.core.settings import REPO_ROOT, get_settings
 
 SEED = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
 
@@ -44,7 +44,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The session's Prefect API URL: one real server for every test that runs flows."""
-    from flows.runtime import prefect_api
+    from flows._prefect.runtime import prefect_api
 
     with prefect_api(tmp_path_factory.mktemp("prefect-server")) as url:
         yield url
@@ -64,7 +64,7 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("no PostgreSQL server: set OPERATIVE_TEST_POSTGRES_URL (.ci/test does)")
     import sqlalchemy as sa
 
-    from operative.db import normalise_url
+    from operative.core.db import normalise_url
 
     name = f"operative_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")

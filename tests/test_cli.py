@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from operative.settings import REPO_ROOT
+from operative.core.settings import REPO_ROOT
 from tests.conftest import SEED, run_cli
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")

@@ -64,8 +64,8 @@ def test_approve_refuses_unknown_decided_and_unauthorised_decisions(
     registered: dict[str, int],
 ) -> None:
     """Nobody may approve what does not exist, what is decided, or what is not theirs to decide."""
-    from operative import approvals
-    from operative.db import session_scope
+    from operative.core.db import session_scope
+    from operative.register import approvals
 
     with session_scope() as session:
         approval = approvals.request(
@@ -139,9 +139,9 @@ def test_a_position_for_a_closed_campaign_is_refused(
     registered: dict[str, int], tmp_path: Path
 ) -> None:
     """After the campaign is done nobody would review it: say so instead of filing it away."""
-    from operative.db import session_scope
+    from operative.core.db import session_scope
     from operative.models import Obligation, ObligationStatus
-    from operative.obligations import transition
+    from operative.register.obligations import transition
 
     with session_scope() as session:
         campaign = session.get(Obligation, registered["national_positions"])

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from operative import audit
-from operative.db import current_revision, get_engine, head_revision, make_engine
+from operative.core import audit
+from operative.core.db import current_revision, get_engine, head_revision, make_engine
 from operative.models import Event
 from tests.conftest import run_cli
 

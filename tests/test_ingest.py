@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, func, select
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.models import Event, Obligation, ObligationStatus, Paragraph, Resolution
-from operative.obligations import transition
+from operative.register.obligations import transition
 from tests.conftest import SEED, run_cli
 
 EXPECTED = [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from operative import member_states
-from operative.member_states import (
+from operative.register import member_states
+from operative.register.member_states import (
     COLUMNS,
     DEFAULT_SOURCE_DIR,
     ES_OVERRIDES,
@@ -217,7 +217,7 @@ def test_reading_the_table_does_not_import_babel_or_pycountry() -> None:
     """The runtime reads the CSV on every start; the build-only libraries must stay unloaded."""
     code = (
         "import sys\n"
-        "from operative.member_states import read_csv\n"
+        "from operative.register.member_states import read_csv\n"
         "assert len(read_csv()) == 175\n"
         "loaded = {'babel', 'pycountry'} & set(sys.modules)\n"
         "assert not loaded, loaded\n"

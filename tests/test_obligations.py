@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from operative.models import Obligation, ObligationStatus
-from operative.obligations import (
+from operative.register.obligations import (
     GENERIC_PLAYBOOK,
     TRANSITIONS,
     ConfigError,

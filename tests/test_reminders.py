@@ -9,8 +9,8 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from operative.calendar import load_working_calendar
-from operative.reminders import (
+from operative.core.clock import load_working_calendar
+from operative.reminders.policy import (
     Policy,
     ReminderConfigError,
     due_stages,

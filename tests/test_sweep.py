@@ -7,13 +7,14 @@ import datetime as dt
 import pendulum
 from sqlmodel import func, select
 
-from operative import bootstrap, positions
-from operative.db import session_scope
-from operative.ingest import ingest
+from operative.core.db import session_scope
+from operative.core.settings import get_settings
 from operative.models import Delivery, Message, Obligation, ReminderSent
+from operative.playbooks import national_positions as positions
+from operative.register import bootstrap
+from operative.register.ingest import ingest
+from operative.reminders.sweep import enqueue_due, escalate_stale_approvals, find_due
 from operative.resolution import parse_file
-from operative.settings import get_settings
-from operative.sweep import enqueue_due, escalate_stale_approvals, find_due
 from tests.conftest import SEED
 
 GENEVA = "Europe/Zurich"
@@ -138,7 +139,7 @@ def test_calendar_export_lists_open_deadlines_with_stable_uids(
 def test_sweep_escalates_an_undecided_approval_once_after_the_timeout(db_url: str) -> None:
     """A deployed run waits suspended, with no process to escalate for it: without the sweep,
     an approval nobody decides would wait silently for ever."""
-    from operative import approvals
+    from operative.register import approvals
 
     obligations = _setup()
     requested = pendulum.datetime(2013, 7, 1, 10, tz=GENEVA)

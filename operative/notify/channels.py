@@ -36,6 +36,7 @@ from apprise import AppriseAsset, AppriseConfig
 from apprise.manager_plugins import NotificationManager
 from apprise.plugins import NotifyBase, url_to_dict
 
+from operative.core.settings import get_settings
 from operative.notify import inbox as _inbox  # noqa: F401  (registers the inbox:// scheme)
 from operative.notify.masking import (
     LOGGER_NAME,
@@ -44,7 +45,6 @@ from operative.notify.masking import (
     mask_url,
     register_secret,
 )
-from operative.settings import get_settings
 
 CONFIG_ENV = "OPERATIVE_APPRISE_CONFIG"
 IDEMPOTENCY_HEADER = "Idempotency-Key"

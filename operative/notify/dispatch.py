@@ -62,8 +62,8 @@ from apprise.result import AppriseResultStatus
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from operative import audit
-from operative.db import get_engine
+from operative.core import audit
+from operative.core.db import get_engine
 from operative.models import Delivery, DeliveryAttempt, DeliveryStatus, Message, utcnow
 from operative.notify.channels import (
     Channel,

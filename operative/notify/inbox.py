@@ -26,8 +26,8 @@ from typing import Any
 
 from apprise.decorators import notify
 
+from operative.core.settings import get_settings
 from operative.notify.masking import LOGGER_NAME
-from operative.settings import get_settings
 
 SCHEME = "inbox"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -24,12 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative import audit
+from operative.core import audit
+from operative.core.settings import get_settings
 from operative.models import Delivery, DeliveryStatus, Message, utcnow
 from operative.notify.channels import ChannelConfig, load_channels
 from operative.notify.recipients import Recipient, role_recipient
 from operative.notify.templates import Renderer, default_renderer
-from operative.settings import get_settings
 
 ESCALATION_ROLE = "secretariat"
 

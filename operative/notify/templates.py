@@ -30,8 +30,8 @@ from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from operative.core.settings import get_settings
 from operative.notify.masking import LOGGER_NAME
-from operative.settings import get_settings
 
 KINDS = (
     "invitation",

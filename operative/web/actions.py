@@ -1,10 +1,11 @@
 """What the pages and the API do: each action once, over the core, for both.
 
 Rules stay in the core: who may decide an approval (role, four-eyes) is
-:func:`operative.approvals.decide`'s call, a retry is :func:`operative.notify.outbox.retry`,
-a reassignment :func:`operative.obligations.reassign`, a review
-:func:`operative.positions.review`. The web layer adds who is signed in, the order of
-commit-then-notify, and the background run.
+:func:`operative.register.approvals.decide`'s call, a retry is
+:func:`operative.notify.outbox.retry`, a reassignment
+:func:`operative.register.obligations.reassign`, a review
+:func:`operative.playbooks.national_positions.review`. The web layer adds who is signed in, the
+order of commit-then-notify, and the background run.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from operative import approvals, audit, calendar, obligations, positions
+from operative.core import audit
+from operative.core import clock as calendar
 from operative.models import Approval, Delivery, Obligation, ObligationStatus, Paragraph
+from operative.playbooks import national_positions as positions
+from operative.register import approvals, obligations
 from operative.web.auth import Principal
 
-# Runs a recorded decision to the flow run waiting for it: flows.runtime.deliver_decision by
-# default (imported only when called: it may load Prefect).
+# Runs a recorded decision to the flow run waiting for it:
+# flows._prefect.runtime.deliver_decision by default (imported only when called: it may load
+# Prefect).
 Deliverer = Callable[[Path, str | None, int, str], str]
 
 
@@ -42,7 +47,7 @@ class NeedsReason(approvals.ApprovalError):
 
 
 def default_deliverer(data_dir: Path, run_id: str | None, approval_id: int, token: str) -> str:
-    from flows.runtime import deliver_decision
+    from flows._prefect.runtime import deliver_decision
 
     return deliver_decision(data_dir, run_id, approval_id, token)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from operative import reports
+from operative.reporting import reports
 from operative.web import actions, queries
 from operative.web.auth import authenticate, new_api_token
 from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep

@@ -24,9 +24,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from operative import approvals, obligations, positions, tokens
-from operative.db import get_engine, read_only
-from operative.settings import Settings, get_settings
+from operative.core import tokens
+from operative.core.db import get_engine, read_only
+from operative.core.settings import Settings, get_settings
+from operative.playbooks import national_positions as positions
+from operative.register import approvals, obligations
 from operative.web import actions, api, pages, portal
 from operative.web.deps import SignInRequired
 from operative.web.render import render

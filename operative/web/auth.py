@@ -1,6 +1,6 @@
 """Who is asking: passwords, the signed session cookie, bearer tokens and CSRF tokens.
 
-A session is a token of :mod:`operative.tokens` (HMAC under ``Settings.secret_key``, with its
+A session is a token of :mod:`operative.core.tokens` (HMAC under ``Settings.secret_key``, with its
 own purpose and an expiry) carrying the username and a random CSRF value; it lives in an
 HttpOnly, SameSite=Lax cookie. Every mutating request made with the cookie must repeat the
 CSRF value, in the ``csrf_token`` form field or the ``X-CSRF-Token`` header: another site can
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative import tokens
+from operative.core import tokens
+from operative.core.settings import get_settings
 from operative.models import User, utcnow
-from operative.settings import get_settings
 
 if TYPE_CHECKING:
     from pwdlib import PasswordHash

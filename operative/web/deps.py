@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from operative.settings import Settings
+from operative.core.settings import Settings
 from operative.web import auth
 from operative.web.auth import (
     CSRF_FIELD,
@@ -28,7 +28,7 @@ class SignInRequired(Exception):
     """No valid session or token: pages redirect to sign-in, the API answers 401."""
 
 
-# Requests that only read: their transactions begin deferred (operative.db.read_only).
+# Requests that only read: their transactions begin deferred (operative.core.db.read_only).
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 

@@ -16,11 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from operative import positions, reports
-from operative.ics import deadlines_ics
+from operative.core.settings import Settings
 from operative.models import Submission
-from operative.obligations import load_playbooks
-from operative.settings import Settings
+from operative.playbooks import national_positions as positions
+from operative.register.obligations import load_playbooks
+from operative.reporting import reports
+from operative.reporting.ics import deadlines_ics
 from operative.web import actions, queries
 from operative.web.auth import (
     CSRF_FIELD,

@@ -1,12 +1,13 @@
 """The Member State portal: ``/portal/{token}``, no sign-in, in the state's language.
 
-The token is the signed, expiring link of :func:`operative.positions.portal_link`: it names
-one campaign and one state, so a link opens its own state's page and records its own state's
-position only. A link that does not verify is refused with 403 (in the three languages: we
-cannot know whose it was); a genuine link past its expiry with 410, in its state's language.
-Files are bounded before they are read (``Content-Length``) and checked by
-:func:`operative.positions.submit`, which holds the type and size rules: 413 for a file too
-large, 415 for a type not accepted, nothing stored either way.
+The token is the signed, expiring link of
+:func:`operative.playbooks.national_positions.portal_link`: it names one campaign and one state,
+so a link opens its own state's page and records its own state's position only. A link that does
+not verify is refused with 403 (in the three languages: we cannot know whose it was); a genuine
+link past its expiry with 410, in its state's language. Files are bounded before they are read
+(``Content-Length``) and checked by :func:`operative.playbooks.national_positions.submit`, which
+holds the type and size rules: 413 for a file too large, 415 for a type not accepted, nothing
+stored either way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from markupsafe import Markup
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
-from operative import positions, tokens
+from operative.core import tokens
 from operative.models import (
     MemberState,
     Obligation,
@@ -31,6 +32,7 @@ from operative.models import (
     Submission,
 )
 from operative.notify.templates import LANGUAGES
+from operative.playbooks import national_positions as positions
 from operative.web.auth import CSRF_FIELD, csrf_matches, portal_csrf
 from operative.web.deps import SessionDep
 from operative.web.render import environment, render

@@ -16,7 +16,7 @@ from typing import Any, Generic, NamedTuple, TypeVar, cast
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from operative import calendar, positions, reports
+from operative.core import clock as calendar
 from operative.models import (
     Activity,
     Approval,
@@ -32,7 +32,9 @@ from operative.models import (
     Resolution,
     Submission,
 )
-from operative.obligations import is_overdue
+from operative.playbooks import national_positions as positions
+from operative.register.obligations import is_overdue
+from operative.reporting import reports
 
 T = TypeVar("T")
 MAX_LIMIT = 200

@@ -24,9 +24,9 @@ from babel.support import NullTranslations, Translations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from operative.core.settings import get_settings
 from operative.notify.templates import DOMAIN, LANGUAGES, locales_dir
-from operative.reports import local_time
-from operative.settings import get_settings
+from operative.reporting.reports import local_time
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 FLASH_COOKIE = "operative_flash"

@@ -12,7 +12,6 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from operative import reports
 from operative.models import (
     Activity,
     Approval,
@@ -23,6 +22,7 @@ from operative.models import (
     Record,
     Resolution,
 )
+from operative.reporting import reports
 from operative.web import queries
 
 T = TypeVar("T")

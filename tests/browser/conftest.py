@@ -28,9 +28,9 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from operative import users
-from operative.db import dispose_engines, get_engine
-from operative.settings import REPO_ROOT, get_settings
+from operative.core.db import dispose_engines, get_engine
+from operative.core.settings import REPO_ROOT, get_settings
+from operative.register import users
 from tests.conftest import SEED
 from tests.notify.sinks import free_port
 

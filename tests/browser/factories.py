@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from operative import approvals, documents, obligations, positions
 from operative.models import Obligation, ObligationStatus
+from operative.playbooks import national_positions as positions
+from operative.register import approvals, documents, obligations
 
 
 def obligation_of(session: Session, playbook: str) -> Obligation:

@@ -10,8 +10,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from operative import obligations
 from operative.models import Approval, ObligationStatus
+from operative.register import obligations
 from tests.browser.conftest import Site, fetch, sign_in
 from tests.browser.factories import obligation_of, pending_approval
 
@@ -75,7 +75,7 @@ def test_approver_approves_in_the_inbox_and_the_obligation_moves(
     shoot(page, "obligation-decided")
 
     # The flow's next run reads the decision from the register and carries on, as the
-    # approval gate does (flows.common.approval_gate), through the same core transition.
+    # approval gate does (flows._prefect.common.approval_gate), through the same core transition.
     obligation = obligation_of(db, "forward_to_pga")
     obligations.transition(
         db,

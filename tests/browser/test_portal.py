@@ -13,8 +13,8 @@ from pathlib import Path
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlmodel import Session, select
 
+from operative.core.settings import REPO_ROOT
 from operative.models import Submission
-from operative.settings import REPO_ROOT
 from tests.browser.conftest import Site, fetch, sign_in
 from tests.browser.factories import open_campaign
 

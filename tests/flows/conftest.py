@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from operative import approvals, bootstrap, users
-from operative.db import session_scope
-from operative.ingest import ingest
+from operative.core.db import session_scope
 from operative.models import Obligation
+from operative.register import approvals, bootstrap, users
+from operative.register.ingest import ingest
 from operative.resolution import parse_file
 from tests.conftest import SEED
 
@@ -51,7 +51,7 @@ def register_1244() -> None:
 @pytest.fixture
 def flows_env(prefect_server: str, isolated_env: Path) -> Iterator[Path]:
     """A fresh register with 1244 ingested, users for every role, and flow settings on."""
-    from flows.runtime import flow_settings
+    from flows._prefect.runtime import flow_settings
 
     register_1244()
     with flow_settings():
@@ -95,7 +95,7 @@ class ScriptedApprover:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        from flows.runtime import resume_with_decision
+        from flows._prefect.runtime import resume_with_decision
 
         while not self._stop.is_set() and self.script:
             with session_scope() as session:

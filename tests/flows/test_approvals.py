@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from flows._prefect.runtime import resume_with_decision
 from flows.forward_to_pga import forward_to_pga
-from flows.runtime import resume_with_decision
-from operative import approvals, tokens
-from operative.db import session_scope
+from operative.core import tokens
+from operative.core.db import session_scope
+from operative.core.settings import get_settings
 from operative.models import Approval, Delivery, Message, Obligation, utcnow
-from operative.settings import get_settings
+from operative.register import approvals
 from tests.flows.conftest import _is_paused, obligation_id, run_in_thread
 
 
@@ -68,8 +69,8 @@ def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(
 
 def test_a_decision_token_is_spent_once() -> None:
     """A replayed token must not approve a second time, nor a later step."""
-    from operative import bootstrap, users
-    from operative.ingest import ingest
+    from operative.register import bootstrap, users
+    from operative.register.ingest import ingest
     from operative.resolution import parse_file
     from tests.conftest import SEED
 
@@ -140,9 +141,9 @@ def test_a_decision_whose_resume_never_arrived_is_found_in_the_register(
 ) -> None:
     """A resume can miss its run (sent a moment before it paused, or its server busy): the run
     must not wait for days for a decision that is already recorded."""
-    import flows.common
+    import flows._prefect.common
 
-    monkeypatch.setattr(flows.common, "RECHECK_SECONDS", 1.0)
+    monkeypatch.setattr(flows._prefect.common, "RECHECK_SECONDS", 1.0)
     ob = obligation_id("forward_to_pga")
     thread, box = run_in_thread(lambda: forward_to_pga(ob, drafted_by="officer"))
     _wait(lambda: _pending_paused() is not None)

@@ -8,9 +8,10 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from flows.forward_to_pga import forward_to_pga
-from operative import audit, records
-from operative.db import session_scope
+from operative.core import audit
+from operative.core.db import session_scope
 from operative.models import Approval, Delivery, Document, Event, Obligation
+from operative.register import records
 from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
 
 

@@ -17,10 +17,13 @@ import pendulum
 from sqlmodel import col, select
 
 from flows.inform_member_states import inform_member_states
-from operative import audit, briefings, calendar, users
-from operative.db import session_scope
+from operative.core import audit
+from operative.core import clock as calendar
+from operative.core.db import session_scope
 from operative.models import Approval, Delivery, Document, Message, Obligation
 from operative.notify.inbox import list_inbox
+from operative.playbooks import inform_member_states as briefings
+from operative.register import users
 from tests.flows.conftest import ScriptedApprover, obligation_id
 
 GENEVA = "Europe/Zurich"

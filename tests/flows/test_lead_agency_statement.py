@@ -14,8 +14,9 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from flows.lead_agency_statement import lead_agency_statement
-from operative import audit, records, users
-from operative.db import session_scope
+from operative.core import audit
+from operative.core.db import session_scope
+from operative.core.settings import REPO_ROOT
 from operative.models import (
     Approval,
     Delivery,
@@ -26,7 +27,7 @@ from operative.models import (
     Obligation,
     Record,
 )
-from operative.settings import REPO_ROOT
+from operative.register import records, users
 from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
 
 CIRCULATION = "obligation:{}:statement:circulation"
@@ -41,7 +42,7 @@ def _slow_write_once(path, data):
     time.sleep(0.05)
     return _write_once(path, data)
 inbox._write_once = _slow_write_once
-from flows.runtime import flow_settings
+from flows._prefect.runtime import flow_settings
 from flows.lead_agency_statement import lead_agency_statement
 with flow_settings():
     print(lead_agency_statement(int(sys.argv[1]), drafted_by="officer"))

@@ -11,9 +11,11 @@ import pendulum
 from sqlmodel import select
 
 from flows.migrant_perspectives import migrant_perspectives
-from operative import audit, calendar, records
-from operative.db import session_scope
+from operative.core import audit
+from operative.core import clock as calendar
+from operative.core.db import session_scope
 from operative.models import Document, Event, Obligation, StepRecord
+from operative.register import records
 from tests.flows.conftest import artifacts_of, obligation_id
 
 

@@ -22,8 +22,10 @@ import pendulum
 from sqlmodel import col, select
 
 from flows.national_positions import national_positions
-from operative import audit, calendar, positions
-from operative.db import session_scope
+from operative.core import audit
+from operative.core import clock as calendar
+from operative.core.db import session_scope
+from operative.core.settings import REPO_ROOT
 from operative.models import (
     Approval,
     Delivery,
@@ -34,7 +36,7 @@ from operative.models import (
     Submission,
 )
 from operative.notify.inbox import list_inbox
-from operative.settings import REPO_ROOT
+from operative.playbooks import national_positions as positions
 from tests.flows.conftest import obligation_id
 
 DEADLINE = pendulum.datetime(2013, 8, 8, 16, 0, tz="UTC")
@@ -189,7 +191,7 @@ def _flow_in_child(ob: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
     script = (
         "import pendulum\n"
         "from flows.national_positions import national_positions\n"
-        "from flows.runtime import flow_settings\n"
+        "from flows._prefect.runtime import flow_settings\n"
         "from operative import calendar\n"
         "moment = pendulum.datetime(2013, 1, 15, 9, tz='UTC')\n"
         "with flow_settings(), calendar.use_clock(lambda: moment):\n"

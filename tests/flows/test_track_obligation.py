@@ -10,10 +10,11 @@ import pendulum
 from sqlmodel import col, select
 
 from flows.track_obligation import track_obligation
-from operative import calendar, obligations, records
-from operative.db import session_scope
-from operative.ingest import ingest
+from operative.core import clock as calendar
+from operative.core.db import session_scope
 from operative.models import Obligation, Paragraph, Resolution, StepRecord
+from operative.register import obligations, records
+from operative.register.ingest import ingest
 from operative.resolution import parse_file
 from tests.flows.conftest import obligation_id
 

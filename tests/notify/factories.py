@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from operative.bootstrap import load_member_states
-from operative.db import get_engine
-from operative.settings import get_settings
+from operative.core.db import get_engine
+from operative.core.settings import get_settings
+from operative.register.bootstrap import load_member_states
 
 RESOLUTION = {"number": "1244 (CI)", "title": "IOM and the United Nations High-level Dialogue"}
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from operative.core.settings import get_settings
 from operative.notify.channels import (
     ChannelConfigError,
     UnknownTarget,
@@ -14,7 +15,6 @@ from operative.notify.channels import (
     parse_channels,
 )
 from operative.notify.masking import mask_url
-from operative.settings import get_settings
 
 
 def test_shipped_config_routes_every_member_state_role_and_language_to_the_inbox() -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from operative.db import get_engine
+from operative.core.db import get_engine
+from operative.core.settings import REPO_ROOT
 from operative.models import Delivery, DeliveryStatus
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import member_state_recipients
-from operative.settings import REPO_ROOT
 from tests.notify.factories import all_states_tags, invitation_context, load_states, write_config
 from tests.notify.sinks import HttpSink
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Message
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending
 from operative.notify.inbox import list_inbox

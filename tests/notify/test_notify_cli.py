@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import member_state_recipients
 from tests.conftest import run_cli

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.models import Delivery, Event, Message
 from operative.notify.channels import UnknownTarget
 from operative.notify.outbox import enqueue, idempotency_key

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.notify.channels import ChannelConfigError, load_channels
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending, send_test
 from tests.conftest import run_cli

@@ -19,8 +19,8 @@ from typing import Any
 from hypothesis import strategies as st
 from lxml import etree
 
+from operative.core.settings import REPO_ROOT
 from operative.resolution import parse_bytes, to_akn
-from operative.settings import REPO_ROOT
 
 SEED_FILES = sorted(
     [

@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session
 
-from operative import users
-from operative.db import get_engine
+from operative.core.db import get_engine
+from operative.register import users
 from operative.web.app import create_app
 from tests.web.factories import playbook_ids, seed_register
 

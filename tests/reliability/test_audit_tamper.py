@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
-from operative import audit
 from operative.cli import app
-from operative.db import get_engine, session_scope
+from operative.core import audit
+from operative.core.db import get_engine, session_scope
 from operative.models import Event
 from tests.conftest import SEED
 

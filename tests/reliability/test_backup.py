@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from operative import audit
-from operative.backup import backup, restore
 from operative.cli import app
-from operative.db import dispose_engines, get_engine, make_engine, normalise_url, session_scope
-from operative.settings import get_settings
+from operative.core import audit
+from operative.core.backup import backup, restore
+from operative.core.db import dispose_engines, get_engine, make_engine, normalise_url, session_scope
+from operative.core.settings import get_settings
 from tests.conftest import SEED
 from tests.reliability.test_ingest_fuzz import row_counts
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.models import Delivery, DeliveryStatus, Event, Message
 from operative.notify.dispatch import DispatchPolicy, DispatchReport, dispatch_pending
 from operative.notify.outbox import enqueue, retry

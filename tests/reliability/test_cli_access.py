@@ -24,10 +24,12 @@ import typer
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
-from operative import approvals, positions, tokens
 from operative.cli import app
-from operative.db import get_engine
+from operative.core import tokens
+from operative.core.db import get_engine
 from operative.models import Approval, utcnow
+from operative.playbooks import national_positions as positions
+from operative.register import approvals
 from tests.web.factories import playbook_ids, seed_register
 
 # Users of tests.web.factories.PEOPLE: "drafter" is an officer who drafted approvals 1-3;

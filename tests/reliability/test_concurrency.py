@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
-from operative import audit, obligations, positions
 from operative.cli import app
-from operative.db import get_engine, session_scope
+from operative.core import audit
+from operative.core.db import get_engine, session_scope
 from operative.models import Event, MemberState, Obligation, Submission
+from operative.playbooks import national_positions as positions
+from operative.register import obligations
 from tests.conftest import SEED
 
 THREADS = 8

@@ -33,8 +33,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from operative import audit, calendar, obligations, records
-from operative.db import normalise_url, session_scope
+from operative.core import audit
+from operative.core import clock as calendar
+from operative.core.db import normalise_url, session_scope
+from operative.core.settings import REPO_ROOT, get_settings
 from operative.models import (
     Approval,
     Delivery,
@@ -47,7 +49,7 @@ from operative.models import (
     StepRecord,
     Submission,
 )
-from operative.settings import REPO_ROOT, get_settings
+from operative.register import obligations, records
 from tests.flows.conftest import ScriptedApprover, obligation_id, register_1244
 
 MEMBER_STATES = 175
@@ -59,7 +61,7 @@ CHILD = """
 import sys
 import pendulum
 from flows import load_flow
-from flows.runtime import flow_settings
+from flows._prefect.runtime import flow_settings
 from operative import calendar
 playbook, obligation, at = sys.argv[1], int(sys.argv[2]), pendulum.parse(sys.argv[3])
 with flow_settings(), calendar.use_clock(lambda: at):
@@ -254,7 +256,7 @@ def register(
     request: pytest.FixtureRequest, prefect_server: str, isolated_env: Path, database: str
 ) -> Iterator[Path]:
     """1244 in a fresh register (SQLite, or a fresh PostgreSQL database) with flow settings on."""
-    from flows.runtime import flow_settings
+    from flows._prefect.runtime import flow_settings
 
     if database == "postgres":
         os.environ["OPERATIVE_DATABASE_URL"] = request.getfixturevalue("postgres_url")

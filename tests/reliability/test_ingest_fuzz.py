@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from operative.cli import app
-from operative.db import get_engine
+from operative.core.db import get_engine
 from operative.resolution import ResolutionParseError, parse_bytes
 from tests.reliability.mutations import mutated_bytes, mutated_texts, mutated_xml
 

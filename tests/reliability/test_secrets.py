@@ -31,14 +31,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel, select
 
-from operative import users
-from operative.db import get_engine
+from operative.core.db import get_engine
+from operative.core.settings import REPO_ROOT
 from operative.models import Delivery, DeliveryStatus
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending
 from operative.notify.masking import secrets
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import member_state_recipients
-from operative.settings import REPO_ROOT
+from operative.register import users
 from operative.web.app import create_app
 from tests.notify.factories import invitation_context, load_states
 from tests.notify.sinks import HttpSink, _Recorder, free_port

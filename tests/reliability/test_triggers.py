@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from operative import audit, obligations
-from operative.db import session_scope
+from operative.core import audit
+from operative.core.db import session_scope
+from operative.core.settings import get_settings
 from operative.models import Approval, Delivery, Document, Event, Message, Obligation
-from operative.settings import get_settings
+from operative.register import obligations
 from tests.flows.conftest import ScriptedApprover, obligation_id, register_1244
 
 TRIGGERS = 50
@@ -35,7 +36,7 @@ PATIENCE = 180.0
 @pytest.fixture
 def register(db_url: str, prefect_server: str, isolated_env: Path) -> Iterator[Path]:
     """1244 in a fresh register on the database under test, with flow settings on."""
-    from flows.runtime import flow_settings
+    from flows._prefect.runtime import flow_settings
 
     register_1244()
     with flow_settings():

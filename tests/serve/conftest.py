@@ -15,7 +15,7 @@ FAST_SCHEDULER = {
     "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1",
     "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "1",
 }
-# flows.runtime.prefect_api sets these for the process; they are put back afterwards so the
+# flows._prefect.runtime.prefect_api sets these for the process; they are put back afterwards so the
 # rest of the session talks to the server it talked to before.
 _TOUCHED = ("PREFECT_API_URL", "PREFECT_HOME", *FAST_SCHEDULER)
 
@@ -30,7 +30,7 @@ def any_free_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def scheduler_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a `prefect server start` on loopback with fast scheduler loops."""
-    from flows.runtime import _refresh_prefect_settings, prefect_api
+    from flows._prefect.runtime import _refresh_prefect_settings, prefect_api
 
     saved = {name: os.environ.get(name) for name in _TOUCHED}
     os.environ.pop("PREFECT_API_URL", None)

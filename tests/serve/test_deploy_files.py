@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from operative.settings import Settings
+from operative.core.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))

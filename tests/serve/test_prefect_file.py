@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from flows import OTHER_FLOWS, PLAYBOOK_FLOWS
-from flows.serve import DEFAULT_PREFECT_FILE, PrefectFileError, load_specs
+from flows._prefect.serve import DEFAULT_PREFECT_FILE, PrefectFileError, load_specs
 
 
 def _shipped() -> dict:

@@ -37,7 +37,7 @@ _DROPPED = ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_SERVER_DATABASE_CONNECTI
 def _database(server: str, name: str) -> str:
     import sqlalchemy as sa
 
-    from operative.db import normalise_url
+    from operative.core.db import normalise_url
 
     admin = sa.create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -49,7 +49,7 @@ def _database(server: str, name: str) -> str:
 def _drop(server: str, names: list[str]) -> None:
     import sqlalchemy as sa
 
-    from operative.db import normalise_url
+    from operative.core.db import normalise_url
 
     admin = sa.create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -226,14 +226,14 @@ def test_a_burst_of_runs_is_shared_by_two_workers_on_postgresql_and_nothing_is_l
                        "--limit", "2")  # fmt: skip
 
     monkeypatch.setenv("OPERATIVE_DATABASE_URL", topology.env["OPERATIVE_DATABASE_URL"])
-    from operative.db import dispose_engines, session_scope
-    from operative.settings import get_settings
+    from operative.core.db import dispose_engines, session_scope
+    from operative.core.settings import get_settings
 
     get_settings.cache_clear()
     dispose_engines()
     from sqlmodel import select
 
-    from operative import audit
+    from operative.core import audit
     from operative.models import Message, Obligation
 
     with session_scope() as session:

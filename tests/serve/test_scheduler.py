@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from operative.settings import REPO_ROOT
+from operative.core.settings import REPO_ROOT
 from tests.conftest import SEED
 
 
@@ -41,10 +41,10 @@ def register_1244() -> int:
     """Resolution 1244 registered in this test's database; the id of OP1's obligation."""
     from sqlmodel import select
 
-    from operative import bootstrap
-    from operative.db import session_scope
-    from operative.ingest import ingest
+    from operative.core.db import session_scope
     from operative.models import Obligation
+    from operative.register import bootstrap
+    from operative.register.ingest import ingest
     from operative.resolution import parse_file
 
     with session_scope() as session:
@@ -77,7 +77,7 @@ def test_scheduler_creates_a_run_of_a_scheduled_deployment_and_it_runs(
     from prefect import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-    from flows.serve import DeploymentSpec, Service, briefing_cycle, load_specs
+    from flows._prefect.serve import DeploymentSpec, Service, briefing_cycle, load_specs
 
     obligation_id = register_1244()
     # Registered, not served: the briefing run the cycle starts stays scheduled, so the test
@@ -86,7 +86,7 @@ def test_scheduler_creates_a_run_of_a_scheduled_deployment_and_it_runs(
     inform_id = inform.flow.to_deployment(name=inform.name).apply()
     cycle = DeploymentSpec(
         name="every-few-seconds",
-        entrypoint="flows/serve.py:briefing_cycle",
+        entrypoint="flows/_prefect/serve.py:briefing_cycle",
         flow=briefing_cycle,
         schedules=[EverySeconds(3)],  # type: ignore[list-item]
     )

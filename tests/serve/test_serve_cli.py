@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.serve import DEFAULT_PREFECT_FILE
-from operative import users
-from operative.db import session_scope
-from operative.settings import REPO_ROOT
+from flows._prefect.serve import DEFAULT_PREFECT_FILE
+from operative.core.db import session_scope
+from operative.core.settings import REPO_ROOT
+from operative.register import users
 from tests.conftest import run_cli
 from tests.serve.test_scheduler import register_1244
 

@@ -33,10 +33,10 @@ def _served_letter() -> Iterator[tuple[Any, Any, int]]:
     yields the Prefect client, the run and the obligation's id."""
     from prefect import get_client
 
-    from flows.serve import Service, load_specs
-    from operative import users
-    from operative.db import session_scope
+    from flows._prefect.serve import Service, load_specs
+    from operative.core.db import session_scope
     from operative.models import Obligation
+    from operative.register import users
 
     register_1244()
     with session_scope() as session:
@@ -79,10 +79,11 @@ def test_a_served_run_waits_suspended_refuses_a_forged_input_and_finishes_once_a
     from the top must not draft, ask or send a second time."""
     from prefect.flow_runs import resume_flow_run
 
-    from flows.runtime import deliver_decision
-    from operative import approvals, audit
-    from operative.db import session_scope
+    from flows._prefect.runtime import deliver_decision
+    from operative.core import audit
+    from operative.core.db import session_scope
     from operative.models import Approval, Document, Message, Obligation
+    from operative.register import approvals
 
     with _served_letter() as (client, run, obligation_id):
         with session_scope() as session:
@@ -129,9 +130,9 @@ def test_the_sweep_resumes_a_suspended_run_whose_decision_reached_nobody(
 ) -> None:
     """Decided while serve was down, `approve` reaches no server and the run would stay
     suspended for ever, the decision sitting in the register: the sweep must resume it."""
-    from operative import approvals
-    from operative.db import session_scope
+    from operative.core.db import session_scope
     from operative.models import Approval, Obligation
+    from operative.register import approvals
     from tasks.reminders import resume_decided_runs
 
     with _served_letter() as (client, run, obligation_id):

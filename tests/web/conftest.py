@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from operative.db import dispose_engines, get_engine
-from operative.settings import get_settings
+from operative.core.db import dispose_engines, get_engine
+from operative.core.settings import get_settings
 from operative.web.app import create_app
 from tests.web.factories import seed_register
 
@@ -62,7 +62,7 @@ def client(data_dir: Path) -> Iterator[TestClient]:
 class Register:
     """Looks at this test's database, each look in a transaction of its own.
 
-    SQLite transactions here begin with BEGIN IMMEDIATE (operative.db), so a test holding one
+    SQLite transactions here begin with BEGIN IMMEDIATE (operative.core.db), so a test holding one
     open would block the app's writes: every look ends its transaction before returning.
     """
 

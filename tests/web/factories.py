@@ -9,9 +9,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from operative import approvals, bootstrap, positions, users
-from operative.ingest import ingest, sidecar_dates
 from operative.models import Delivery, DeliveryStatus, Message, Obligation, utcnow
+from operative.playbooks import national_positions as positions
+from operative.register import approvals, bootstrap, users
+from operative.register.ingest import ingest, sidecar_dates
 from operative.resolution import parse_file
 from operative.web.auth import SESSION_COOKIE, new_session
 from tests.conftest import SEED

@@ -171,7 +171,7 @@ def test_a_run_marker_whose_pid_another_process_took_blocks_nothing(tmp_path: Pa
     every later trigger of that obligation (409) for as long as the newcomer runs."""
     import os
 
-    from operative import obligations
+    from operative.register import obligations
     from operative.web.actions import running_pid
 
     runs = tmp_path / "web-runs"

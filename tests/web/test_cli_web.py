@@ -10,8 +10,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from operative.core.settings import REPO_ROOT
 from operative.models import User
-from operative.settings import REPO_ROOT
 from operative.web.auth import authenticate
 from tests.conftest import run_cli
 from tests.web.conftest import Register

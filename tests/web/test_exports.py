@@ -10,7 +10,7 @@ import re
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from operative import reports
+from operative.reporting import reports
 from tests.conftest import run_cli
 from tests.web.factories import sign_in
 

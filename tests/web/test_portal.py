@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from operative import positions, tokens
+from operative.core import tokens
 from operative.models import (
     Event,
     Obligation,
@@ -21,6 +21,7 @@ from operative.models import (
     Submission,
     utcnow,
 )
+from operative.playbooks import national_positions as positions
 from operative.web.auth import portal_csrf
 from tests.web.conftest import Register
 from tests.web.factories import portal_token, sign_in, stored_files

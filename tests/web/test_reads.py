@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from operative import positions
-from operative.db import dispose_engines
+from operative.core.db import dispose_engines
+from operative.core.settings import get_settings
 from operative.models import Obligation, ObligationStatus, Resolution, utcnow
-from operative.settings import get_settings
+from operative.playbooks import national_positions as positions
 from operative.web.app import create_app
 from tests.web.conftest import ECHO_COMMAND, Register
 from tests.web.factories import sign_in

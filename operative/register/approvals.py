@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from operative import audit, calendar, tokens
+from operative.core import audit, tokens
+from operative.core import clock as calendar
 from operative.models import Approval, User, utcnow
 
 DECISION_PURPOSE = "decision"

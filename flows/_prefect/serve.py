@@ -39,9 +39,9 @@ from prefect.types.entrypoint import EntrypointType
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from operative.db import session_scope
+from operative.core.db import session_scope
+from operative.core.settings import REPO_ROOT, get_settings
 from operative.models import Obligation, ObligationStatus
-from operative.settings import REPO_ROOT, get_settings
 from tasks import transient_database_error
 
 DEFAULT_PREFECT_FILE = REPO_ROOT / "deploy" / "prefect.yaml"
@@ -521,7 +521,7 @@ def check_service(
     Runner and what the server holds; the Service must be started."""
     import sqlalchemy as sa
 
-    from operative.db import get_engine
+    from operative.core.db import get_engine
 
     scheduled = sum(1 for spec in specs if spec.schedules)
     findings = [

@@ -17,9 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative import positions
-from operative.approvals import mark_escalated
-from operative.calendar import WorkingCalendar, load_working_calendar
+from operative.core.clock import WorkingCalendar, load_working_calendar
+from operative.core.settings import get_settings
 from operative.models import (
     Approval,
     Obligation,
@@ -33,8 +32,15 @@ from operative.models import (
 from operative.notify.channels import load_channels
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import ROLES, Recipient, member_state_recipients, role_recipient
-from operative.reminders import MAX_OVERDUE, ReminderConfig, Stage, due_stages, load_reminder_config
-from operative.settings import get_settings
+from operative.playbooks import national_positions as positions
+from operative.register.approvals import mark_escalated
+from operative.reminders.policy import (
+    MAX_OVERDUE,
+    ReminderConfig,
+    Stage,
+    due_stages,
+    load_reminder_config,
+)
 
 OPEN = (ObligationStatus.planned, ObligationStatus.in_progress, ObligationStatus.awaiting_approval)
 # Obligations whose reminders go to others than their owner (the states, for positions).

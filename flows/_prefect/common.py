@@ -17,9 +17,9 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import ValidationError
 
-from operative import tokens
+from operative.core import tokens
+from operative.core.settings import get_settings
 from operative.models import utcnow
-from operative.settings import get_settings
 from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import (
@@ -200,7 +200,7 @@ def _suspend_until_decided(approval_id: int, description: str) -> None:
     the decision in the register before asking again. Only a decision carried by the resume
     input alone (typed into Prefect's form with a valid token) is read from the input here.
     Each wait has its own key, so a refused input is followed by a new wait, not a loop.
-    Escalation is the reminder sweep's (:func:`operative.sweep.escalate_stale_approvals`).
+    Escalation is the reminder sweep's (:func:`operative.reminders.sweep.escalate_stale_approvals`).
     """
     logger = get_run_logger()
     for wait in itertools.count():

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from operative.db import dispose_engines, make_engine, normalise_url
-from operative.settings import get_settings
+from operative.core.db import dispose_engines, make_engine, normalise_url
+from operative.core.settings import get_settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -181,7 +181,7 @@ def _check_sqlite_backup(path: Path, shown: Path) -> None:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from operative.db import MIGRATIONS_DIR
+    from operative.core.db import MIGRATIONS_DIR
 
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as copy:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, select
 
-from operative import audit
+from operative.core import audit
 from operative.models import (
     Obligation,
     ObligationStatus,
@@ -25,7 +25,7 @@ from operative.models import (
     Resolution,
     utcnow,
 )
-from operative.obligations import (
+from operative.register.obligations import (
     ConfigError,
     PlaybookConfig,
     derive,

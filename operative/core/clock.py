@@ -101,7 +101,7 @@ def _holidays(country: str, subdivision: str, year: int) -> frozenset[dt.date]:
 
 def load_working_calendar(path: Path | None = None) -> WorkingCalendar:
     """The calendar of ``config/calendar.toml`` (holidays' region and office closures)."""
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     path = path or get_settings().config_dir / "calendar.toml"
     if not path.is_file():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from operative import audit
-from operative.member_states import read_csv
+from operative.core import audit
+from operative.core.settings import get_settings
 from operative.models import MemberState
-from operative.settings import get_settings
+from operative.register.member_states import read_csv
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from operative.records import Engagement, Gap
+from operative.register.records import Engagement, Gap
 
 LANGUAGES = ("en", "fr", "es")
 # Where a resolution names the meeting its paragraph is about; the phrase runs to the next

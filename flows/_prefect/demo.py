@@ -87,9 +87,9 @@ class Approvers:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        from flows.runtime import resume_with_decision
-        from operative import approvals
-        from operative.db import session_scope
+        from flows._prefect.runtime import resume_with_decision
+        from operative.core.db import session_scope
+        from operative.register import approvals
 
         while not self._stop.is_set():
             with session_scope() as session:
@@ -114,9 +114,9 @@ class Approvers:
 
 def _revise_letter(obligation_id: int, document_id: int | None) -> None:
     """The officer's corrected letter, answering the Chairperson's comment."""
-    from operative import records
-    from operative.db import session_scope
+    from operative.core.db import session_scope
     from operative.models import Document
+    from operative.register import records
 
     with session_scope() as session:
         draft = session.get(Document, document_id) if document_id else None
@@ -147,8 +147,9 @@ def _plan(
     states: list[str], obligations: dict[str, int], deadline: dt.date
 ) -> list[tuple[dt.date, int, str, Callable[[], Any]]]:
     """The timeline: (day, order within the day, what, action)."""
-    from operative import positions, records
-    from operative.db import session_scope
+    from operative.core.db import session_scope
+    from operative.playbooks import national_positions as positions
+    from operative.register import records
 
     rng = random.Random(1244)
     events: list[tuple[dt.date, int, str, Callable[[], Any]]] = []
@@ -332,23 +333,24 @@ def run_demo(
     data_dir = _fresh(data_dir or Path(".operative-demo"))
     os.environ["OPERATIVE_DATA_DIR"] = str(data_dir)
     os.environ.pop("OPERATIVE_DATABASE_URL", None)
-    from operative.db import dispose_engines
-    from operative.settings import get_settings
+    from operative.core.db import dispose_engines
+    from operative.core.settings import get_settings
 
     get_settings.cache_clear()
     dispose_engines()
 
-    from flows.runtime import flow_settings, prefect_api
+    from flows._prefect.runtime import flow_settings, prefect_api
 
     with prefect_api(data_dir):
         from sqlmodel import col, select
 
-        from operative import bootstrap, calendar, users
-        from operative.db import session_scope
-        from operative.ingest import ingest, sidecar_dates
+        from operative.core import clock as calendar
+        from operative.core.db import session_scope
+        from operative.core.settings import REPO_ROOT
         from operative.models import MemberState, Obligation
+        from operative.register import bootstrap, users
+        from operative.register.ingest import ingest, sidecar_dates
         from operative.resolution import parse_file
-        from operative.settings import REPO_ROOT
 
         clock = Clock()
         source = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
@@ -415,9 +417,10 @@ def summarise(data_dir: Path) -> dict[str, Any]:
     """What the register says after the demo, per paragraph and for the national positions."""
     from sqlmodel import col, func, select
 
-    from operative import audit, positions
-    from operative.db import session_scope
+    from operative.core import audit
+    from operative.core.db import session_scope
     from operative.models import Approval, Delivery, Message, Obligation, Paragraph
+    from operative.playbooks import national_positions as positions
 
     with session_scope() as session:
         rows = session.exec(

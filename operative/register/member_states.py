@@ -34,8 +34,8 @@ COLUMNS: tuple[str, ...] = (
 
 _SOURCE_COLUMNS: tuple[str, ...] = ("iso3", "name", "joined_year", "source_note")
 
-SHIPPED_CSV = Path(__file__).resolve().parents[1] / "config" / "member_states.csv"
-DEFAULT_SOURCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHIPPED_CSV = Path(__file__).resolve().parents[2] / "config" / "member_states.csv"
+DEFAULT_SOURCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
 SOURCE_FILE = "iom_member_states.csv"
 MEMBERS_2012_FILE = "iom_members_2012.txt"
 
@@ -352,8 +352,9 @@ def read_csv(path: Path = SHIPPED_CSV) -> list[MemberStateRow]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m operative.member_states build`: regenerate the shipped CSV from shared/data."""
-    parser = argparse.ArgumentParser(prog="python -m operative.member_states")
+    """`python -m operative.register.member_states build`: regenerate the shipped CSV from
+    shared/data."""
+    parser = argparse.ArgumentParser(prog="python -m operative.register.member_states")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="regenerate config/member_states.csv")
     build.add_argument(

@@ -6,9 +6,9 @@ import re
 
 from sqlmodel import Session, col, select
 
-from operative import audit
-from operative.approvals import ROLES
+from operative.core import audit
 from operative.models import User
+from operative.register.approvals import ROLES
 
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,39}")
 

@@ -14,8 +14,8 @@ import hmac
 import json
 from typing import Any
 
-from operative import calendar
-from operative.settings import get_settings
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
 
 
 class TokenError(ValueError):

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from operative.settings import REPO_ROOT, get_settings
+from operative.core.settings import REPO_ROOT, get_settings
 
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 

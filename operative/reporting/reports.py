@@ -20,7 +20,8 @@ import pendulum
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from operative import calendar, positions
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
 from operative.models import (
     Approval,
     Delivery,
@@ -34,8 +35,8 @@ from operative.models import (
     Resolution,
     Submission,
 )
-from operative.obligations import is_overdue, load_playbooks
-from operative.settings import get_settings
+from operative.playbooks import national_positions as positions
+from operative.register.obligations import is_overdue, load_playbooks
 
 OBLIGATION_COLUMNS = (
     "id",
@@ -176,8 +177,8 @@ _DELIVERY_TALLIES = (
 
 
 def summaries(session: Session, obligation_ids: Sequence[int]) -> dict[int, positions.Summary]:
-    """The counts of :func:`operative.positions.summarise` for many campaigns in one grouped
-    query (obligations with no submission are left out)."""
+    """The counts of :func:`operative.playbooks.national_positions.summarise` for many
+    campaigns in one grouped query (obligations with no submission are left out)."""
     if not obligation_ids:
         return {}
     found = {}
@@ -429,7 +430,7 @@ def position_lines(
     """Every active Member State with its submission to a campaign, filtered, by ISO code.
 
     ``state`` is one of :data:`POSITION_STATES`; ``verdict`` one of
-    :data:`operative.positions.VERDICTS`; ``search`` matches the code or a name.
+    :data:`operative.playbooks.national_positions.VERDICTS`; ``search`` matches the code or a name.
     """
     check_position_filters(state=state, verdict=verdict)
     lines = [

@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col
 
-from operative import audit, calendar
-from operative.configfile import load_yaml_model
+from operative.core import audit
+from operative.core import clock as calendar
+from operative.core.configfile import load_yaml_model
+from operative.core.settings import get_settings
 from operative.models import Obligation, ObligationStatus, utcnow
-from operative.settings import get_settings
 
 GENERIC_PLAYBOOK = "track_obligation"
 

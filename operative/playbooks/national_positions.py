@@ -17,9 +17,10 @@ from pathlib import Path
 import pendulum
 from sqlmodel import Session, col, select
 
-from operative import audit, calendar, tokens
+from operative.core import audit, tokens
+from operative.core import clock as calendar
+from operative.core.settings import get_settings
 from operative.models import MemberState, Obligation, Submission
-from operative.settings import get_settings
 
 PORTAL_PURPOSE = "portal"
 VERDICTS = ("reflects", "partially", "does_not_reflect")

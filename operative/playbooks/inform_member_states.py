@@ -37,7 +37,7 @@ from operative.models import (
     Resolution,
     StepRecord,
 )
-from operative.obligations import is_overdue, load_playbooks
+from operative.register.obligations import is_overdue, load_playbooks
 
 APPROVAL_STEP = "briefing"
 SENT_STEP = "briefing-sent"

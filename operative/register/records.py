@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from operative import audit, calendar
+from operative.core import audit
+from operative.core import clock as calendar
 from operative.models import Activity, Obligation, Record
 
 RECORD_KINDS = ("acknowledgement", "usage", "affirmation", "evidence", "note", "revision")

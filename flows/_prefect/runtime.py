@@ -237,7 +237,7 @@ def deliver_decision(data_dir: Path, flow_run_id: str | None, approval_id: int, 
     """Resume the run waiting for a recorded decision, on whichever reachable Prefect server
     knows it (the configured one, or a local server of this data dir); says what happened.
 
-    Used by the CLI and the web app after :func:`operative.approvals.decide` has committed:
+    Used by the CLI and the web app after :func:`operative.register.approvals.decide` has committed:
     the decision is in the register already, so failing to reach a run loses nothing.
     """
     urls = recorded_api_urls(data_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from operative import audit
+from operative.core import audit
 from operative.models import Document, utcnow
 
 

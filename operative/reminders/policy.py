@@ -19,8 +19,8 @@ from pathlib import Path
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from operative.calendar import WorkingCalendar
-from operative.configfile import load_yaml_model
+from operative.core.clock import WorkingCalendar
+from operative.core.configfile import load_yaml_model
 
 GENEVA = "Europe/Zurich"
 MAX_OVERDUE = 20
@@ -101,7 +101,7 @@ class ReminderConfig(BaseModel):
 
 def load_reminder_config(path: Path | None = None) -> ReminderConfig:
     """Read and validate the reminder policy; a bad file raises :class:`ReminderConfigError`."""
-    from operative.settings import get_settings
+    from operative.core.settings import get_settings
 
     path = path or get_settings().config_dir / "reminders.yaml"
     return load_yaml_model(path, ReminderConfig, ReminderConfigError)

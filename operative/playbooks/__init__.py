@@ -1,0 +1,1 @@
+"""The rules and texts of each playbook: what a flow decides, tested without Prefect."""

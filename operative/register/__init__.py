@@ -1,0 +1,3 @@
+"""What the register holds and how it changes: resolutions, obligations, steps, documents, records,
+approvals, users, Member States.
+"""

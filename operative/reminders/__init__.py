@@ -1,0 +1,1 @@
+"""The one reminder policy, and the sweep that applies it."""

@@ -9,17 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-PLAYBOOK_FLOWS: dict[str, str] = {
-    "forward_to_pga": "flows.forward_to_pga:forward_to_pga",
-    "national_positions": "flows.national_positions:national_positions",
-    "inform_member_states": "flows.inform_member_states:inform_member_states",
-    "migrant_perspectives": "flows.migrant_perspectives:migrant_perspectives",
-    "lead_agency_statement": "flows.lead_agency_statement:lead_agency_statement",
-    "track_obligation": "flows.track_obligation:track_obligation",
-}
+from operative.playbooks import Playbook
+
+# Each playbook's flow is the function of its name in the module of its name.
+PLAYBOOK_FLOWS: dict[str, str] = {playbook: f"flows.{playbook}:{playbook}" for playbook in Playbook}
 
 # Flows that belong to no playbook.
-OTHER_FLOWS: dict[str, str] = {"reminder_sweep": "flows.reminder_sweep:reminder_sweep"}
+OTHER_FLOWS: dict[str, str] = {
+    "reminder_sweep": "flows.reminder_sweep:reminder_sweep",
+    "briefing_cycle": "flows.briefing_cycle:briefing_cycle",
+}
 
 
 def load_flow(playbook: str) -> Any:

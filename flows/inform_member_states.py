@@ -15,109 +15,101 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows._prefect.common import (
-    HOLDS_LEASE,
-    current_run_id,
-    message_context,
-    publish,
-    until_approved,
-)
-from operative.core import clock as calendar
+from flows._prefect.playbook import Run, playbook
+from operative.core import clock
 from operative.core.settings import get_settings
 from operative.playbooks import inform_member_states as briefings
 from tasks.briefings import approved_briefing, briefing_cycles, compile_briefing
 from tasks.notify import send_message
-from tasks.store import begin, finish_step, set_status, step_result
+from tasks.store import finish_step, step_done
 
-PLAYBOOK = "inform_member_states"
 APPROVED_STEP = "briefing-approved"
 
 
-def _draft(resolution_id: int, cycle: int, now: dt.datetime, reason: str | None) -> tuple[str, str]:
-    draft = compile_briefing(resolution_id, cycle, now, reason)
-    return draft["title"], draft["body"]
+def _send(run: Run, plan: briefings.Schedule, cycle: int, now: dt.datetime) -> bool:
+    """Have the cycle's briefing approved and send it; False while it awaits approval."""
+    resolution = run.brief.resolution
+    approved = run.approved(
+        kind="briefing",
+        step=briefings.APPROVAL_STEP,
+        approved_step=APPROVED_STEP,
+        role="director_general",
+        draft=lambda _version, reason: compile_briefing(resolution.id, cycle, now, reason),
+        cycle=cycle,
+    )
+    if approved is None:
+        return False
+    briefing = approved_briefing(approved.document, resolution.number)
+    outcome = send_message(
+        f"obligation:{run.obligation_id}:briefing:cycle:{cycle}",
+        "briefing",
+        run.obligation_id,
+        {
+            **run.context,
+            "as_of": briefing.as_of,
+            "items": briefing.items,
+            "topic": briefing.topic,
+        },
+        all_states=True,
+        per_state=briefing.per_state,
+    )
+    finish_step(
+        run.obligation_id,
+        briefings.SENT_STEP,
+        cycle,
+        result=outcome,
+        progress=plan.progress(cycle),
+    )
+    return True
 
 
-@flow(name="inform_member_states", log_prints=False, **HOLDS_LEASE)
-def inform_member_states(obligation_id: int, drafted_by: str = "secretariat") -> str:
+def _report(run: Run, plan: briefings.Schedule, description: str) -> None:
+    """The cycles so far on the run's page, the bar at the last cycle sent."""
+    report = briefing_cycles(run.obligation_id, plan)
+    run.publish(plan.progress(report.last_sent()), report.rows, description)
+    _cycles_artifact(run, report.markdown)
+
+
+def _cycles_artifact(run: Run, markdown: str) -> None:
+    create_markdown_artifact(
+        markdown=markdown,
+        key=f"obligation-{run.obligation_id}-summary",
+        description="Briefings to Member States: cycles, approvals and deliveries",
+    )
+
+
+@playbook("inform_member_states")
+def inform_member_states(run: Run) -> str:
     """Brief every Member State each month on the resolution's obligations, after DG approval."""
-    info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["stop"]:
-        return str(info["stop"])
-    context = message_context(info)
-    resolution = context["resolution"]
-    hld = resolution["key_dates"].get("hld")
+    resolution = run.brief.resolution
     plan = briefings.schedule(
-        resolution["adopted_on"],
-        end=dt.date.fromisoformat(hld) if hld else None,
-        due_at=context["due"],
+        resolution.adopted_on,
+        end=resolution.key_dates.get("hld"),
+        due_at=run.brief.due_at,
         tz=get_settings().timezone,
     )
-    now = calendar.now()
+    now = clock.now()
     cycle = plan.current(now)
     if cycle < 0:
         return "not_started"
 
-    if step_result(obligation_id, briefings.SENT_STEP, cycle) is None:
-        approved = until_approved(
-            obligation_id,
-            kind="briefing",
-            step=briefings.APPROVAL_STEP,
-            approved_step=APPROVED_STEP,
-            role="director_general",
-            drafted_by=drafted_by,
-            context=context,
-            draft=lambda _version, reason: _draft(resolution["id"], cycle, now, reason),
-            cycle=cycle,
-        )
-        if approved is None:
-            _report(obligation_id, plan, f"Briefing {cycle}: awaiting approval")
-            return "awaiting_approval"
-
-        briefing = approved_briefing(approved["document"], resolution["number"])
-        outcome = send_message(
-            f"obligation:{obligation_id}:briefing:cycle:{cycle}",
-            "briefing",
-            obligation_id,
-            {
-                **context,
-                "as_of": briefing["as_of"],
-                "items": briefing["items"],
-                "topic": briefing["topic"],
-            },
-            all_states=True,
-            per_state=briefing["per_state"],
-        )
-        finish_step(
-            obligation_id, briefings.SENT_STEP, cycle, result=outcome, progress=plan.progress(cycle)
-        )
+    if not step_done(run.obligation_id, briefings.SENT_STEP, cycle) and not _send(
+        run, plan, cycle, now
+    ):
+        _report(run, plan, f"Briefing {cycle}: awaiting approval")
+        return "awaiting_approval"
 
     # Once the end is past, the cycle handled above is the last one.
-    finished = plan.ended(now) and (
-        step_result(obligation_id, briefings.SENT_STEP, plan.last_cycle) is not None
-    )
-    if not finished:
-        _report(obligation_id, plan, f"Briefing {cycle} sent; the next cycle follows")
+    if not (plan.ended(now) and step_done(run.obligation_id, briefings.SENT_STEP, plan.last_cycle)):
+        _report(run, plan, f"Briefing {cycle} sent; the next cycle follows")
         return "briefed"
-    set_status(
-        obligation_id, "done", actor=f"flow:{PLAYBOOK}", note=f"last briefing (cycle {cycle}) sent"
+    report = briefing_cycles(run.obligation_id, plan)
+    done = run.done(
+        f"last briefing (cycle {cycle}) sent",
+        report.rows,
+        "Every briefing up to the High-level Dialogue sent",
     )
-    _report(obligation_id, plan, "Every briefing up to the High-level Dialogue sent", progress=100)
-    return "done"
-
-
-def _report(
-    obligation_id: int, plan: briefings.Schedule, description: str, progress: int | None = None
-) -> None:
-    report = briefing_cycles(obligation_id, plan)
-    if progress is None:
-        progress = plan.progress(max((r["cycle"] for r in report["rows"] if r["sent"]), default=-1))
-    publish(obligation_id, progress, report["rows"], description)
-    create_markdown_artifact(
-        markdown=report["markdown"],
-        key=f"obligation-{obligation_id}-summary",
-        description="Briefings to Member States: cycles, approvals and deliveries",
-    )
+    _cycles_artifact(run, report.markdown)
+    return done

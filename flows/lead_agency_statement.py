@@ -11,94 +11,87 @@ from __future__ import annotations
 
 import datetime as dt
 
-from prefect import flow
-
-from flows._prefect.common import (
-    HOLDS_LEASE,
-    current_run_id,
-    message_context,
-    publish,
-    until_approved,
-)
-from operative.core import clock as calendar
+from flows._prefect.playbook import Run, playbook
+from operative.core import clock
 from operative.playbooks import statements
 from tasks.activities import document_text, notes_per_state, record_once
-from tasks.notify import send_message
-from tasks.store import begin, finish_step, set_status, step_result
+from tasks.notify import Sent, send_message
+from tasks.store import finish_step, step_result
 from tasks.store_records import has_record
 
-PLAYBOOK = "lead_agency_statement"
 APPROVER = "director_general"
 
 
-@flow(name="lead_agency_statement", log_prints=False, **HOLDS_LEASE)
-def lead_agency_statement(obligation_id: int, drafted_by: str = "secretariat") -> str:
-    """Record the affirmation; draft, approve and circulate IOM's lead-agency statement."""
-    info = begin(obligation_id, PLAYBOOK, current_run_id())
-    if info["stop"]:
-        return str(info["stop"])
-    context = message_context(info)
-    source = statements.Source.from_info(info)
-
+def _affirmed_at(source: statements.Source) -> dt.datetime | None:
+    """Noon UTC on the day of adoption: the same date in Geneva and in New York."""
     adopted = source.adopted_on
+    return (
+        dt.datetime(adopted.year, adopted.month, adopted.day, 12, tzinfo=dt.UTC)
+        if adopted
+        else None
+    )
+
+
+def _circulate(run: Run, source: statements.Source, document: int) -> Sent:
+    """Send the approved statement to every Member State, with a note in its language."""
+    statement = document_text(run.obligation_id, "statement", document)
+    notes = statements.circulation_notes(source, statement.body)
+    return send_message(
+        f"obligation:{run.obligation_id}:statement:circulation",
+        "briefing",
+        run.obligation_id,
+        {**run.context, **notes["en"], "items": 1, "as_of": clock.now()},
+        all_states=True,
+        per_state=notes_per_state(notes),
+    )
+
+
+@playbook("lead_agency_statement")
+def lead_agency_statement(run: Run) -> str:
+    """Record the affirmation; draft, approve and circulate IOM's lead-agency statement."""
+    ob, source = run.obligation_id, statements.Source.of(run.brief)
     record_once(
-        obligation_id,
+        ob,
         "affirmation",
         kind="affirmation",
         text=statements.affirmation(source),
-        actor=f"flow:{PLAYBOOK}",
-        occurred_at=dt.datetime(adopted.year, adopted.month, adopted.day, 12, tzinfo=dt.UTC)
-        if adopted
-        else None,
+        actor=run.actor,
+        occurred_at=_affirmed_at(source),
     )
-    publish(obligation_id, 10, [], "Affirmation recorded")
+    run.publish(10, [], "Affirmation recorded")
 
     # The text is built from the register alone; a rejection's reason is kept with the next
     # version as its note, for the drafter to act on.
     text = statements.lead_agency_statement(source)
-    approved = until_approved(
-        obligation_id,
+    approved = run.approved(
         kind="statement",
         step="lead-agency-statement",
         approved_step="statement-approved",
         role=APPROVER,
-        drafted_by=drafted_by,
-        context=context,
-        draft=lambda _version, _reason: (text.title, text.body),
+        draft=lambda _version, _reason: text,
         progress=50,
     )
     if approved is None:
         return "awaiting_approval"
 
-    circulated = step_result(obligation_id, "circulated")
+    circulated = step_result(ob, "circulated", Sent)
     if circulated is None:
-        statement = document_text(obligation_id, "statement", approved["document"])
-        notes = statements.circulation_notes(source, statement["body"])
-        outcome = send_message(
-            f"obligation:{obligation_id}:statement:circulation",
-            "briefing",
-            obligation_id,
-            {**context, **notes["en"], "items": 1, "as_of": calendar.now()},
-            all_states=True,
-            per_state=notes_per_state(notes),
-        )
-        circulated = finish_step(obligation_id, "circulated", result=outcome, progress=80)
+        circulated = _circulate(run, source, approved.document)
+        finish_step(ob, "circulated", result=circulated, progress=80)
 
-    used = has_record(obligation_id, "usage")
+    used = has_record(ob, "usage")
     rows = [
         {
             "asked": "Office of the Director General (approval)",
-            "answered": f"approved by {approved['by']} (draft {approved['drafts']})",
+            "answered": f"approved by {approved.by} (draft {approved.drafts})",
         },
         {
-            "asked": f"Member States ({circulated['recipients']})",
-            "answered": f"{circulated['sent']} sent, {circulated['failed']} failed",
+            "asked": f"Member States ({circulated.recipients})",
+            "answered": f"{circulated.sent} sent, {circulated.failed} failed",
         },
         {"asked": "Officers (where it was used)", "answered": "recorded" if used else "not yet"},
     ]
     if not used:
-        publish(obligation_id, 80, rows, "Circulated; waiting for a record of where it was used")
+        run.publish(80, rows, "Circulated; waiting for a record of where it was used")
         return "awaiting_usage"
-    set_status(obligation_id, "done", actor=f"flow:{PLAYBOOK}", note="its use is recorded")
-    publish(obligation_id, 100, rows, "Circulated and used")
-    return "done"
+    return run.done("its use is recorded", rows, "Circulated and used")

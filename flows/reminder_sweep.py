@@ -24,9 +24,9 @@ def reminder_sweep() -> dict[str, Any]:
             f"- reminders due: {found['due']}\n- newly enqueued: {found['reminders']} "
             f"in {found['messages']} messages\n"
             f"- approvals escalated (undecided past the timeout): {found['escalated']}\n"
-            f"- sent: {sent['sent']}, failed: {sent['failed']}\n"
+            f"- sent: {sent.sent}, failed: {sent.failed}\n"
             f"- suspended runs resumed with a decision taken meanwhile: {resumed}\n"
         ),
         description="What the sweep found and sent",
     )
-    return {**found, "dispatch": sent, "resumed": resumed}
+    return {**found, "dispatch": sent.as_dict(), "resumed": resumed}

@@ -55,9 +55,10 @@ def require_acting(session: Any, actor: str, what: str) -> None:
 
 def require_officer(session: Any, actor: str, what: str) -> None:
     """Refuse ``actor`` unless it is an active user with an officer's (or admin's) role."""
+    from operative.models import OFFICER_ROLES
     from operative.register.approvals import user_roles
 
-    if not {"officer", "admin"} & set(user_roles(session, actor)):
+    if not OFFICER_ROLES & set(user_roles(session, actor)):
         raise UsageProblem(f"{actor} may not {what}: it needs the role 'officer'")
 
 
@@ -139,15 +140,9 @@ def _console() -> Any:
 
 def _local(value: Any) -> str:
     """A stored UTC time shown in the configured zone (Geneva by default)."""
-    if value is None:
-        return "—"
-    import pendulum
+    from operative.i18n import local_time
 
-    from operative.core.settings import get_settings
-
-    return str(
-        pendulum.instance(value).in_timezone(get_settings().timezone).format("YYYY-MM-DD HH:mm")
-    )
+    return local_time(value) if value is not None else "—"
 
 
 @app.command()
@@ -451,9 +446,10 @@ def member_states(
     """List the Member States with their names in English, French and Spanish."""
     from sqlmodel import col, select
 
+    from operative.i18n import LANGUAGE_NAMES, LANGUAGES
     from operative.models import MemberState
 
-    if language is not None and language not in {"en", "fr", "es"}:
+    if language is not None and language not in LANGUAGES:
         raise UsageProblem(f"--language {language!r}: expected en, fr or es")
     with _session() as session:
         query = select(MemberState).order_by(col(MemberState.iso3))
@@ -470,9 +466,7 @@ def member_states(
 
     table = Table(
         "ISO3",
-        "English",
-        "Français",
-        "Español",
+        *(LANGUAGE_NAMES[language] for language in LANGUAGES),
         "Lang",
         "Since",
         title=f"{len(rows)} Member States",

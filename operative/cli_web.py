@@ -51,7 +51,7 @@ def report(
     ] = None,
 ) -> None:
     """The progress report for the Council, as Markdown or printable HTML."""
-    from operative.reporting.reports import build_report, report_html, report_markdown
+    from operative.reporting.progress import build_report, report_html, report_markdown
 
     if fmt not in {"markdown", "html"}:
         raise UsageProblem(f"--format {fmt!r}: markdown or html")
@@ -120,7 +120,7 @@ def portal_link(
     import datetime as dt
 
     from operative.cli_work import _national_positions_obligation
-    from operative.core import clock as calendar
+    from operative.core import clock
     from operative.models import MemberState
     from operative.playbooks.national_positions import portal_link as make_link
 
@@ -129,7 +129,7 @@ def portal_link(
         state = session.get(MemberState, iso3.strip().upper())
         if state is None or not state.active:
             raise UsageProblem(f"{iso3!r} is not an active Member State")
-    expires = calendar.now() + dt.timedelta(days=days)
+    expires = clock.now() + dt.timedelta(days=days)
     typer.echo(make_link(target, state.iso3, expires_at=expires))
 
 

@@ -340,27 +340,10 @@ def users_list(as_json: JsonOption = False) -> None:
 
 
 def _national_positions_obligation(session: Any, obligation: int | None) -> int:
-    from sqlmodel import col, select
+    """The campaign ``--obligation`` names, else the one the positions page shows first."""
+    from operative.playbooks import national_positions as positions
 
-    from operative.models import Obligation
-
-    if obligation is not None:
-        return obligation
-    rows = session.exec(
-        select(Obligation.id)
-        .where(Obligation.playbook == "national_positions")
-        .order_by(col(Obligation.id))
-    ).all()
-    if len(rows) != 1:
-        raise UsageProblem(
-            "give --obligation: "
-            + (
-                "no obligation collects national positions"
-                if not rows
-                else "several collect national positions"
-            )
-        )
-    return int(rows[0])
+    return positions.campaign(session, obligation)
 
 
 @submissions_app.command("add")

@@ -16,11 +16,6 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 
-def utcnow() -> dt.datetime:
-    """Now, in UTC (the one clock of the calendar module takes over in later issues)."""
-    return dt.datetime.now(dt.UTC)
-
-
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     """A timestamp stored as naive UTC and read back as aware UTC."""
 
@@ -59,6 +54,29 @@ class ObligationStatus(enum.StrEnum):
     awaiting_approval = "awaiting_approval"
     done = "done"
     cancelled = "cancelled"
+
+
+# An obligation is finished once done or cancelled, and open in every other status; the
+# lifecycle (operative.register.obligations.TRANSITIONS) lets nothing leave a finished one.
+FINISHED: tuple[ObligationStatus, ...] = (ObligationStatus.done, ObligationStatus.cancelled)
+OPEN: tuple[ObligationStatus, ...] = tuple(s for s in ObligationStatus if s not in FINISHED)
+
+
+class UserRole(enum.StrEnum):
+    """What a user may do; a user holds one or more."""
+
+    viewer = "viewer"
+    officer = "officer"
+    approver = "approver"
+    chair = "chair"
+    director_general = "director_general"
+    admin = "admin"
+
+
+USER_ROLES: tuple[UserRole, ...] = tuple(UserRole)
+# Who may act for the secretariat: start flows, reassign playbooks, retry deliveries and
+# review positions (an admin may do anything an officer may).
+OFFICER_ROLES: frozenset[UserRole] = frozenset({UserRole.officer, UserRole.admin})
 
 
 class Resolution(SQLModel, table=True):
@@ -171,15 +189,21 @@ class Contact(SQLModel, table=True):
     active: bool = True
 
 
-class Submission(SQLModel, table=True):
+class OfObligation(SQLModel):
+    """The columns of a row that belongs to one obligation: its own id and the obligation's
+    (first in each of these tables, as the migrations created them)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+
+
+class Submission(OfObligation, table=True):
     """A Member State's national position: invited, received, reviewed."""
 
     __table_args__ = (
         sa.UniqueConstraint("obligation_id", "member_state_iso3", name="uq_submission_state"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     member_state_iso3: str = Field(foreign_key="member_state.iso3")
     invited_at: dt.datetime | None = _ts()
     received_at: dt.datetime | None = _ts()
@@ -193,7 +217,7 @@ class Submission(SQLModel, table=True):
     updated_at: dt.datetime | None = _ts()
 
 
-class Approval(SQLModel, table=True):
+class Approval(OfObligation, table=True):
     """A decision asked of a role for one step of an obligation."""
 
     __table_args__ = (
@@ -202,8 +226,6 @@ class Approval(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     step: str
     cycle: int = 0
     attempt: int = 1
@@ -223,7 +245,7 @@ class Approval(SQLModel, table=True):
     escalated_at: dt.datetime | None = _ts()
 
 
-class StepRecord(SQLModel, table=True):
+class StepRecord(OfObligation, table=True):
     """Completion of a side-effecting flow step, keyed by (obligation, step, cycle).
 
     Re-running a flow consults these rows and skips what is already done.
@@ -232,8 +254,6 @@ class StepRecord(SQLModel, table=True):
     __tablename__ = "step_record"
     __table_args__ = (sa.UniqueConstraint("obligation_id", "step", "cycle", name="uq_step"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     step: str
     cycle: int = 0
     completed_at: dt.datetime = _ts(nullable=False)
@@ -363,7 +383,7 @@ class DeliveryAttempt(SQLModel, table=True):
     finished_at: dt.datetime = _ts(nullable=False)
 
 
-class Document(SQLModel, table=True):
+class Document(OfObligation, table=True):
     """A draft a flow writes and a person approves: a letter, a statement, a briefing.
 
     Every version is kept: a rejected draft stays beside the corrected one.
@@ -375,8 +395,6 @@ class Document(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     kind: str
     cycle: int = 0
     version: int = 1
@@ -387,11 +405,9 @@ class Document(SQLModel, table=True):
     created_at: dt.datetime = _ts(nullable=False)
 
 
-class Activity(SQLModel, table=True):
+class Activity(OfObligation, table=True):
     """An engagement activity that gave (or did not give) migrants themselves a voice."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     occurred_on: dt.date = Field(index=True)
     kind: str
     title: str
@@ -401,11 +417,9 @@ class Activity(SQLModel, table=True):
     recorded_at: dt.datetime = _ts(nullable=False)
 
 
-class Record(SQLModel, table=True):
+class Record(OfObligation, table=True):
     """A fact an officer records against an obligation: an acknowledgement, a use, evidence."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
     kind: str = Field(index=True)
     text: str = Field(sa_type=sa.Text)
     reference: str | None = None

@@ -5,7 +5,8 @@ write: activities and their cadence, facts recorded once, drafted texts, and not
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from prefect import task
 
@@ -13,38 +14,69 @@ from operative.core.db import session_scope
 from operative.models import Obligation
 from operative.notify.recipients import member_state_recipients
 from operative.playbooks import statements
+from operative.playbooks.track_obligation import Fact
 from operative.register import documents, obligations, records, steps
+from operative.register.runs import Brief
 from tasks import REGISTER
 
 
+@dataclass(frozen=True)
+class Lapse:
+    """A lapse of cadence, and the alert that reports it."""
+
+    start: dt.date
+    end: dt.date
+    days: int
+    open: bool
+    # One alert per lapse: a lapse is known by the day it started.
+    cycle: int
+    alert: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Found:
+    """The activities of a period, its lapses, and the closing report's text."""
+
+    activities: int
+    with_migrants: int
+    lapses: tuple[Lapse, ...]
+    report: statements.Text
+
+
+@dataclass(frozen=True)
+class Facts:
+    """An obligation's kind and the facts recorded against it, by kind, oldest first."""
+
+    kind: str
+    records: Mapping[str, tuple[Fact, ...]]
+
+
 @task(**REGISTER)
-def engagement(
-    obligation_id: int, info: dict[str, Any], since: dt.date, until: dt.date, weeks: int
-) -> dict[str, Any]:
+def engagement(brief: Brief, since: dt.date, until: dt.date, weeks: int) -> Found:
     """The activities of a period, each lapse of cadence with its alert, and the report text."""
-    source = statements.Source.from_info(info)
+    source = statements.Source.of(brief)
     with session_scope() as session:
-        record = records.engagement(session, obligation_id, since=since, until=until, weeks=weeks)
-        report = statements.engagement_report(source, record)
-        return {
-            "activities": len(record.activities),
-            "with_migrants": record.with_migrants,
-            "lapses": [
-                {
-                    "start": gap.start.isoformat(),
-                    "end": gap.end.isoformat(),
-                    "days": gap.days,
-                    "open": record.is_open(gap),
-                    # One alert per lapse: a lapse is known by the day it started.
-                    "cycle": gap.start.toordinal(),
-                    "alert": statements.lapse_alert(
+        record = records.engagement(
+            session, brief.obligation_id, since=since, until=until, weeks=weeks
+        )
+        return Found(
+            activities=len(record.activities),
+            with_migrants=record.with_migrants,
+            lapses=tuple(
+                Lapse(
+                    start=gap.start,
+                    end=gap.end,
+                    days=gap.days,
+                    open=record.is_open(gap),
+                    cycle=gap.start.toordinal(),
+                    alert=statements.lapse_alert(
                         source, gap, weeks=weeks, still_open=record.is_open(gap)
                     ),
-                }
+                )
                 for gap in record.lapses
-            ],
-            "report": {"title": report.title, "body": report.body},
-        }
+            ),
+            report=statements.engagement_report(source, record),
+        )
 
 
 @task(**REGISTER)
@@ -63,45 +95,47 @@ def record_once(
     text: str,
     actor: str,
     occurred_at: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> None:
     """Record a fact as a flow step: once, with the step, in one transaction."""
     with session_scope() as session:
-        done = steps.find(session, obligation_id, step)
-        if done is not None:
-            return dict(done.result)
+        if steps.find(session, obligation_id, step) is not None:
+            return
         record = records.add_record(
             session, obligation_id, kind=kind, text=text, actor=actor, occurred_at=occurred_at
         )
-        return dict(steps.record(session, obligation_id, step, result={"record": record.id}).result)
+        steps.record(session, obligation_id, step, result={"record": record.id})
 
 
 @task(**REGISTER)
-def facts(obligation_id: int) -> dict[str, Any]:
+def facts(obligation_id: int) -> Facts:
     """The obligation's kind and the facts recorded against it, by kind, oldest first."""
     with session_scope() as session:
         obligation = session.get(Obligation, obligation_id)
         if obligation is None:
             raise LookupError(f"no obligation {obligation_id}")
-        by_kind: dict[str, list[dict[str, Any]]] = {}
+        by_kind: dict[str, list[Fact]] = {}
         for record in records.records(session, obligation_id):
+            assert record.id is not None
             by_kind.setdefault(record.kind, []).append(
-                {"id": record.id, "text": record.text, "reference": record.reference}
+                Fact(id=record.id, kind=record.kind, text=record.text, reference=record.reference)
             )
-        return {"kind": obligation.kind, "records": by_kind}
+        return Facts(
+            kind=obligation.kind, records={kind: tuple(found) for kind, found in by_kind.items()}
+        )
 
 
 @task(**REGISTER)
-def document_text(obligation_id: int, kind: str, document_id: int) -> dict[str, str]:
+def document_text(obligation_id: int, kind: str, document_id: int) -> statements.Text:
     """The title and body of a stored draft, exactly as it was approved."""
     with session_scope() as session:
         found = [d for d in documents.versions(session, obligation_id, kind) if d.id == document_id]
         if not found:
             raise LookupError(f"no {kind} document {document_id} for obligation {obligation_id}")
-        return {"title": found[0].title, "body": found[0].body}
+        return statements.Text(title=found[0].title, body=found[0].body)
 
 
 @task(**REGISTER)
-def notes_per_state(notes: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+def notes_per_state(notes: Mapping[str, Mapping[str, str]]) -> dict[str, Mapping[str, str]]:
     """The note for each active Member State written to in another language than English."""
     with session_scope() as session:
         return {

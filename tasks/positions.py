@@ -1,10 +1,10 @@
-"""Tasks over national positions (1244 OP4): invitations, reminders, how the campaign stands."""
+"""Tasks over national positions (1244 OP4): invitations and how the campaign stands (its
+reminders are :mod:`tasks.reminders`')."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 
 from prefect import task
 
@@ -24,19 +24,27 @@ def invite_states(obligation_id: int, expires_at: dt.datetime) -> dict[str, dict
     return {code: {"link": link} for code, link in links.items()}
 
 
-@task(**REGISTER)
-def states_to_remind(
-    obligation_id: int, invited_before: dt.datetime, expires_at: dt.datetime
-) -> dict[str, dict[str, str]]:
-    """Stamp the reminder on the states that have not answered; their links, as message context."""
-    with session_scope() as session:
-        codes = positions.remind_pending(session, obligation_id, invited_before=invited_before)
-    links = positions.portal_links(obligation_id, codes, expires_at=expires_at)
-    return {code: {"link": link} for code, link in links.items()}
+@dataclass(frozen=True)
+class Campaign:
+    """How a campaign stands: its counts, progress, per-state matrix and Markdown summary."""
+
+    summary: positions.Summary
+    progress: int
+    rows: list[dict[str, str]]
+    markdown: str
+
+    @property
+    def counts(self) -> str:
+        """The counts in a few words, for the run's page and the register's note."""
+        s = self.summary
+        return (
+            f"{s.invited} invited, {s.reminded} reminded, "
+            f"{s.received} received, {s.reviewed} reviewed"
+        )
 
 
 @task(**REGISTER)
-def campaign_status(obligation_id: int, deadline: dt.datetime, closed: bool) -> dict[str, Any]:
+def campaign_status(obligation_id: int, deadline: dt.datetime, closed: bool) -> Campaign:
     """Counts, progress (also recorded on the obligation), the per-state matrix and a summary."""
     with session_scope() as session:
         summary = positions.summarise(session, obligation_id)
@@ -45,10 +53,9 @@ def campaign_status(obligation_id: int, deadline: dt.datetime, closed: bool) -> 
         if obligation is None:
             raise LookupError(f"no obligation {obligation_id}")
         obligations.set_progress(session, obligation, progress)
-        return {
-            **dataclasses.asdict(summary),
-            "unreviewed": summary.unreviewed,
-            "progress": progress,
-            "rows": positions.matrix(session, obligation_id),
-            "markdown": positions.summary_markdown(summary, deadline=deadline, closed=closed),
-        }
+        return Campaign(
+            summary=summary,
+            progress=progress,
+            rows=positions.matrix(session, obligation_id),
+            markdown=positions.summary_markdown(summary, deadline=deadline, closed=closed),
+        )

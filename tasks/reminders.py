@@ -1,4 +1,5 @@
-"""Tasks of the reminder sweep: find what is due and enqueue it, in one transaction."""
+"""Tasks of reminders: the sweep's (find what is due and enqueue it, in one transaction) and a
+playbook run's reminder step, both over :func:`operative.reminders.sweep.remind`."""
 
 from __future__ import annotations
 
@@ -16,22 +17,41 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 
-from operative.core import clock as calendar
+from operative.core import clock
 from operative.core.db import session_scope
+from operative.notify.dispatch import dispatch_pending
 from operative.register import approvals
-from operative.reminders.policy import sweep
+from operative.reminders import sweep
 from tasks import REGISTER
 
 
 @task(**REGISTER)
 def enqueue_due_reminders() -> dict[str, Any]:
     """Find every reminder due now and put it in the outbox as one batch."""
-    now = calendar.now()
+    now = clock.now()
     with session_scope() as session:
-        due = sweep.find_due(session, now)
-        counts = sweep.enqueue_due(session, due, now=now)
+        found = sweep.remind(session, now)
         escalated = sweep.escalate_stale_approvals(session, now=now)
-    return {"as_of": now.isoformat(), "due": len(due), **counts, "escalated": escalated}
+    return {
+        "as_of": now.isoformat(),
+        "due": found.due,
+        "reminders": found.reminders,
+        "messages": found.messages,
+        "escalated": escalated,
+    }
+
+
+@task(**REGISTER)
+def send_due_reminders(obligation_id: int) -> sweep.Reminded:
+    """A playbook run's reminder step: what the policy has due now for its obligation, sent.
+
+    The same call as the sweep's, for one obligation, so a stage either sent is not sent again.
+    """
+    with session_scope() as session:
+        reminded = sweep.remind(session, clock.now(), obligation_id=obligation_id)
+    if reminded.messages:
+        dispatch_pending()
+    return reminded
 
 
 @task(**REGISTER)
@@ -41,7 +61,7 @@ def resume_decided_runs(days: int = 30) -> int:
     # server was down at the time (a stopped `serve`). The run then stays suspended, and the
     # decision in the register, until this finds it.
     with session_scope() as session:
-        waiting = approvals.decided_waiting(session, since=calendar.now() - dt.timedelta(days=days))
+        waiting = approvals.decided_waiting(session, since=clock.now() - dt.timedelta(days=days))
     ids = []
     for run_id in waiting:
         try:

@@ -18,6 +18,7 @@ from operative.register.obligations import (
     load_playbooks,
     transition,
 )
+from tests.factories import refusal
 
 DATES = {
     "adopted": dt.date(2012, 11, 27),
@@ -125,12 +126,9 @@ def test_bad_playbook_config_is_refused_naming_the_key(
     tmp_path: Path, content: str, named: str
 ) -> None:
     """A typo in the rules must stop the load with its place named, not derive wrong work."""
-    path = tmp_path / "playbooks.yaml"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
-        load_playbooks(path)
-    assert named in str(caught.value)
-    assert "\n" not in str(caught.value)
+    message = refusal(load_playbooks, ConfigError, tmp_path / "playbooks.yaml", content)
+    assert named in message
+    assert "\n" not in message
 
 
 def test_lifecycle_allows_exactly_the_designed_transitions() -> None:

@@ -17,6 +17,7 @@ from operative.reminders.policy import (
     load_reminder_config,
     plan,
 )
+from tests.factories import refusal
 
 CONFIG = load_reminder_config()
 GENEVA_CAL = load_working_calendar()
@@ -107,6 +108,30 @@ def test_a_sweep_that_missed_days_sends_only_the_latest_stage() -> None:
     assert [s.name for s in stages] == ["before-1"]
 
 
+def test_no_stage_that_came_before_the_recipient_was_asked_is_sent() -> None:
+    """A state invited after the ten-day reminder reads the deadline in its invitation; it must
+    hear next at the five-day stage, not get a reminder the minute it is invited."""
+    due = _due(2013, 10, 29)
+    invited = pendulum.datetime(2013, 10, 18, 12, tz="Europe/Zurich").in_timezone("UTC")
+    common = {"config": CONFIG, "calendar": GENEVA_CAL, "recipient_tz": "Europe/Zurich"}
+    just_after = invited.add(hours=1)
+    assert due_stages(due, just_after, set(), POLICY, **common) != []  # without asked_at
+    assert due_stages(due, just_after, set(), POLICY, asked_at=invited, **common) == []
+    five_days = _stages(due)["before-5"]
+    later = due_stages(due, five_days, set(), POLICY, asked_at=invited, **common)
+    assert [s.name for s in later] == ["before-5"]
+
+
+def test_an_edited_policy_takes_effect_at_the_next_read(tmp_path: Path) -> None:
+    """The policy is read once per version of the file, not once per process: an officer who
+    changes the offsets must not have to restart the sweep."""
+    path = tmp_path / "reminders.yaml"
+    path.write_text("defaults: {before: [10, 5, 1]}\n", encoding="utf-8")
+    assert load_reminder_config(path).defaults.before == [10, 5, 1]
+    path.write_text("defaults: {before: [20, 2]}\n", encoding="utf-8")
+    assert load_reminder_config(path).defaults.before == [20, 2]
+
+
 @pytest.mark.parametrize(
     ("content", "named"),
     [
@@ -126,7 +151,4 @@ def test_bad_reminder_policy_is_refused_naming_the_key(
 ) -> None:
     """A policy that would spam or never remind must stop at load, pointing at the line to fix."""
     path = tmp_path / "reminders.yaml"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(ReminderConfigError) as caught:
-        load_reminder_config(path)
-    assert named in str(caught.value)
+    assert named in refusal(load_reminder_config, ReminderConfigError, path, content)

@@ -5,32 +5,27 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from sqlmodel import func, select
+import sqlalchemy as sa
+from sqlmodel import col, func, select
 
+from operative.core import clock as calendar
 from operative.core.db import session_scope
 from operative.core.settings import get_settings
-from operative.models import Delivery, Message, Obligation, ReminderSent
+from operative.models import Delivery, Message, ReminderSent, Submission
 from operative.playbooks import national_positions as positions
-from operative.register import bootstrap
-from operative.register.ingest import ingest
-from operative.reminders.sweep import enqueue_due, escalate_stale_approvals, find_due
-from operative.resolution import parse_file
-from tests.conftest import SEED
+from operative.reminders.sweep import enqueue_due, escalate_stale_approvals, find_due, remind
+from tests.factories import register_1244
 
 GENEVA = "Europe/Zurich"
 
 
+INVITED = pendulum.datetime(2013, 1, 15, 10, tz=GENEVA)
+
+
 def _setup() -> dict[str, int]:
-    with session_scope() as session:
-        bootstrap.init(session)
-        ingest(
-            session,
-            parse_file(SEED),
-            source_name=SEED.name,
-            source_text=SEED.read_text(),
-            dates={"hld": dt.date(2013, 10, 3), "hld_end": dt.date(2013, 10, 4)},
-        )
-        obligations = {o.playbook: o.id or 0 for o in session.exec(select(Obligation))}
+    """1244, five states invited to the campaign in January 2013, one of which has answered."""
+    with calendar.use_clock(lambda: INVITED), session_scope() as session:
+        obligations = register_1244(session)
         codes = positions.active_states(session)[:5]
         positions.invite(session, obligations["national_positions"], codes)
         positions.submit(
@@ -66,6 +61,50 @@ def test_sweep_reminds_unanswered_states_and_owners_once_per_stage(db_url: str) 
         keys = session.exec(select(Message.key)).all()
     assert deliveries >= 4
     assert any(key.startswith("reminder:") and ":before-10:" in key for key in keys)
+
+
+def test_a_run_reminding_its_own_obligation_and_the_sweep_share_one_record(db_url: str) -> None:
+    """A playbook run and the hourly sweep both ask the policy: whichever comes first sends a
+    stage, and the other must find it sent, or a state hears the same reminder twice."""
+    obligations = _setup()
+    campaign = obligations["national_positions"]
+    at = pendulum.datetime(2013, 7, 25, 9, 30, tz=GENEVA).in_timezone("UTC")
+    with session_scope() as session:
+        by_run = remind(session, at, obligation_id=campaign)
+    with session_scope() as session:
+        by_sweep = remind(session, at.add(hours=1))
+        to_states = session.exec(
+            select(ReminderSent).where(col(ReminderSent.target).startswith("submission:"))
+        ).all()
+        stamped = session.exec(
+            select(Submission.reminded_at).where(col(Submission.reminded_at).is_not(None))
+        ).all()
+    assert (by_run.reminders, by_run.stages) == (4, ("before-10",))
+    assert by_sweep.reminders == 0 and len(to_states) == 4, "the sweep found each stage sent"
+    assert stamped == [at] * 4, "each state's first reminder is its campaign's 'reminded'"
+
+
+def test_a_state_invited_after_a_stage_is_sent_the_next_one_only(db_url: str) -> None:
+    """An invitation that arrives after a stage's day already names the deadline: reminding at
+    once would be noise, but the next stage must still reach the state."""
+    obligations = _setup()
+    campaign = obligations["national_positions"]
+    invited = pendulum.datetime(2013, 7, 29, 10, tz=GENEVA)
+    with calendar.use_clock(lambda: invited), session_scope() as session:
+        late = positions.active_states(session)[-1]
+        positions.invite(session, campaign, [late])
+    _sweep(invited.add(hours=1))
+    _sweep(pendulum.datetime(2013, 8, 1, 9, 30, tz=GENEVA))
+    with session_scope() as session:
+        stages = session.exec(
+            select(ReminderSent.stage)
+            .join(
+                Submission,
+                col(ReminderSent.target) == "submission:" + sa.cast(col(Submission.id), sa.String),
+            )
+            .where(Submission.member_state_iso3 == late)
+        ).all()
+    assert stages == ["before-5"]
 
 
 def test_owners_get_one_digest_per_role_ten_working_days_before(db_url: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 from prefect import get_run_logger, pause_flow_run
 from prefect.artifacts import create_progress_artifact, create_table_artifact
@@ -17,12 +18,17 @@ from prefect.input import RunInput
 from prefect.runtime import flow_run
 from pydantic import ValidationError
 
-from operative.core import tokens
+from operative.core import clock, tokens
 from operative.core.settings import get_settings
-from operative.models import utcnow
+from operative.models import ObligationStatus
+from operative.playbooks.statements import Text
+from operative.register.runs import Brief
 from tasks.documents import draft_document
 from tasks.notify import send_message
 from tasks.store import (
+    Decision,
+    Refused,
+    StepResult,
     accept_decision,
     finish_step,
     mark_escalated,
@@ -50,6 +56,14 @@ HOLDS_LEASE: dict[str, Any] = {
 }
 
 
+class Approved(StepResult):
+    """The result of an approved step: the document approved, by whom, after how many drafts."""
+
+    document: int
+    by: str
+    drafts: int
+
+
 class DecisionInput(RunInput):
     """What resumes a run waiting for approval: the approval and its signed decision token."""
 
@@ -57,13 +71,13 @@ class DecisionInput(RunInput):
     token: str
 
 
-def message_context(info: dict[str, Any]) -> dict[str, Any]:
-    """What every message about an obligation can say: the resolution, paragraph, deadline."""
-    resolution = dict(info["resolution"])
-    if resolution.get("adopted_on"):
-        resolution["adopted_on"] = dt.date.fromisoformat(resolution["adopted_on"])
-    due = dt.datetime.fromisoformat(info["due_at"]) if info.get("due_at") else None
-    return {"resolution": resolution, "paragraph": info["paragraph"], "due": due}
+def message_context(brief: Brief) -> dict[str, Any]:
+    """What every message about an obligation can say: the resolution, paragraph, deadline.
+
+    A template's context, kept with the message as JSON: a mapping, not the brief itself.
+    """
+    resolution = dataclasses.asdict(brief.resolution)
+    return {"resolution": resolution, "paragraph": brief.paragraph, "due": brief.due_at}
 
 
 def current_run_id() -> str | None:
@@ -81,12 +95,12 @@ def _resume_self_after(run_id: str, approval_id: int, seconds: float) -> threadi
     token = tokens.sign(
         TIMEOUT_PURPOSE,
         {"a": approval_id, "r": run_id},
-        expires_at=utcnow().replace(year=utcnow().year + 1),
+        expires_at=clock.now().replace(year=clock.now().year + 1),
     )
 
     def fire() -> None:
         try:
-            resume_flow_run(run_id, run_input={"approval_id": approval_id, "token": token})
+            resume_flow_run(UUID(run_id), run_input={"approval_id": approval_id, "token": token})
         except Exception:
             return
 
@@ -98,7 +112,7 @@ def _resume_self_after(run_id: str, approval_id: int, seconds: float) -> threadi
 
 def _is_self_token(token: str, approval_id: int, run_id: str) -> bool:
     try:
-        claims = tokens.verify(token, TIMEOUT_PURPOSE, at=utcnow())
+        claims = tokens.verify(token, TIMEOUT_PURPOSE, at=clock.now())
     except tokens.TokenError:
         return False
     return claims.get("a") == approval_id and claims.get("r") == run_id
@@ -110,11 +124,11 @@ def approval_gate(
     step: str,
     role: str,
     drafted_by: str,
-    context: dict[str, Any],
+    context: Mapping[str, Any],
     cycle: int = 0,
     attempt: int = 1,
     document_id: int | None = None,
-) -> dict[str, Any] | None:
+) -> Decision | None:
     """Ask ``role`` to decide, wait for a valid decision, and return it (None on timeout).
 
     The decision itself is taken by a person through ``operative approve`` or the web app,
@@ -125,13 +139,18 @@ def approval_gate(
     approval = request_approval(
         obligation_id, step, cycle, attempt, role, drafted_by, document_id, run_id
     )
-    approval_id = approval["id"]
-    if approval["decision"] is not None:
+    approval_id = approval.id
+    if approval.decision.decision is not None:
         # Decided while no run was waiting (or in an earlier run): the register has it.
-        set_status(obligation_id, "in_progress", actor=f"flow:{step}", note="decision recorded")
-        return {k: approval[k] for k in ("decision", "reason", "decided_by")}
+        set_status(
+            obligation_id,
+            ObligationStatus.in_progress,
+            actor=f"flow:{step}",
+            note="decision recorded",
+        )
+        return approval.decision
 
-    set_status(obligation_id, "awaiting_approval", actor=f"flow:{step}")
+    set_status(obligation_id, ObligationStatus.awaiting_approval, actor=f"flow:{step}")
     send_message(
         f"approval:{approval_id}:request",
         "approval_request",
@@ -163,7 +182,10 @@ def approval_gate(
         return None
     decided = read_decision(approval_id)
     set_status(
-        obligation_id, "in_progress", actor=f"flow:{step}", note=f"approval {decided['decision']}"
+        obligation_id,
+        ObligationStatus.in_progress,
+        actor=f"flow:{step}",
+        note=f"approval {decided.decision}",
     )
     return decided
 
@@ -176,8 +198,8 @@ def _accepted(approval_id: int, given: DecisionInput) -> bool:
         logger.info("Approval %s: ignored input for approval %s", approval_id, given.approval_id)
         return False
     accepted = accept_decision(approval_id, given.token)
-    if "refused" in accepted:
-        logger.warning("Approval %s: refused a resume input: %s", approval_id, accepted["refused"])
+    if isinstance(accepted, Refused):
+        logger.warning("Approval %s: refused a resume input: %s", approval_id, accepted.reason)
         return False
     return True
 
@@ -204,7 +226,7 @@ def _suspend_until_decided(approval_id: int, description: str) -> None:
     """
     logger = get_run_logger()
     for wait in itertools.count():
-        if read_decision(approval_id)["decision"] is not None:
+        if read_decision(approval_id).decision is not None:
             return
         try:
             given = suspend_flow_run(
@@ -225,7 +247,7 @@ def _pause_until_decided(
     run_id: str,
     description: str,
     *,
-    escalation: dict[str, Any],
+    escalation: Mapping[str, Any],
     roles: list[str],
 ) -> bool:
     """Wait in this process for a valid decision; False if the approval timed out.
@@ -241,7 +263,7 @@ def _pause_until_decided(
     deadline = time.monotonic() + settings.approval_timeout_seconds
     for look in itertools.count():
         # The database is the record: a decision may be there though no resume arrived.
-        if read_decision(approval_id)["decision"] is not None:
+        if read_decision(approval_id).decision is not None:
             return True
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -254,7 +276,8 @@ def _pause_until_decided(
                     description=description, approval_id=approval_id
                 ),
                 timeout=int(settings.approval_timeout_seconds) + 3600,
-                poll_interval=settings.approval_poll_seconds,  # type: ignore[arg-type]
+                # Prefect types it int but sleeps for it: a fraction of a second is kept.
+                poll_interval=settings.approval_poll_seconds,  # type: ignore[call-overload]
             )
         except ValidationError:
             logger.warning("Approval %s: ignored a malformed resume input", approval_id)
@@ -280,7 +303,7 @@ def _pause_until_decided(
 
 
 def publish(
-    obligation_id: int, progress: float, rows: list[dict[str, Any]], description: str
+    obligation_id: int, progress: float, rows: Sequence[Mapping[str, Any]], description: str
 ) -> None:
     """The run's artifacts: where the obligation stands, and who was asked and who answered."""
     create_progress_artifact(
@@ -288,7 +311,9 @@ def publish(
     )
     if rows:
         create_table_artifact(
-            table=rows, key=f"obligation-{obligation_id}-people", description=description
+            table=[dict(row) for row in rows],
+            key=f"obligation-{obligation_id}-people",
+            description=description,
         )
 
 
@@ -303,11 +328,11 @@ def until_approved(
     approved_step: str,
     role: str,
     drafted_by: str,
-    context: dict[str, Any],
-    draft: Callable[[int, str | None], tuple[str, str]],
+    context: Mapping[str, Any],
+    draft: Callable[[int, str | None], Text],
     cycle: int = 0,
     progress: int | None = None,
-) -> dict[str, Any] | None:
+) -> Approved | None:
     """Draft, ask ``role`` to approve, redraft after a rejection; the approved step's result.
 
     ``draft(version, reason)`` gives a version's title and body; the reason of the rejection
@@ -315,20 +340,23 @@ def until_approved(
     A re-run replays the decisions already in the register and carries on from there.
     """
     logger = get_run_logger()
-    approved = step_result(obligation_id, approved_step, cycle)
+    approved = step_result(obligation_id, approved_step, Approved, cycle)
     attempt, reason = 1, None
     while approved is None:
         if attempt > MAX_DRAFTS:
             raise RuntimeError(
                 f"obligation {obligation_id}: {MAX_DRAFTS} drafts of {kind} rejected"
             )
-        title, body = draft(attempt, reason)
+        text = draft(attempt, reason)
         document_id = draft_document(
-            obligation_id, kind, cycle, attempt, title, body, drafted_by, reason
+            obligation_id, kind, cycle, attempt, text.title, text.body, drafted_by, reason
         )
         if progress is not None:
             publish(
-                obligation_id, progress * attempt / (attempt + 1), [], f"Draft {attempt}: {title}"
+                obligation_id,
+                progress * attempt / (attempt + 1),
+                [],
+                f"Draft {attempt}: {text.title}",
             )
         decision = approval_gate(
             obligation_id,
@@ -342,15 +370,10 @@ def until_approved(
         )
         if decision is None:
             return None
-        if decision["decision"] == "approved":
-            approved = finish_step(
-                obligation_id,
-                approved_step,
-                cycle,
-                result={"document": document_id, "by": decision["decided_by"], "drafts": attempt},
-                progress=progress,
-            )
+        if decision.decision == "approved":
+            approved = Approved(document=document_id, by=decision.decided_by or "", drafts=attempt)
+            finish_step(obligation_id, approved_step, cycle, result=approved, progress=progress)
         else:
-            logger.info("%s draft %s rejected: %s", kind, attempt, decision["reason"])
-            attempt, reason = attempt + 1, decision["reason"]
+            logger.info("%s draft %s rejected: %s", kind, attempt, decision.reason)
+            attempt, reason = attempt + 1, decision.reason
     return approved

@@ -22,9 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
+
+from operative.errors import Invalid
+
+if TYPE_CHECKING:
+    from operative.models import Approval
 
 MARKER = ".operative-demo"
 GENEVA = "Europe/Zurich"
@@ -35,7 +40,7 @@ FIRST_REJECTION = "Please cite General Assembly resolution 65/170 in the first p
 SHARE_SUBMITTING = 0.6
 
 
-class DemoError(RuntimeError):
+class DemoError(Invalid):
     """The demo could not run (its data dir is not its own, or a flow failed)."""
 
 
@@ -87,7 +92,6 @@ class Approvers:
         self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        from flows._prefect.runtime import resume_with_decision
         from operative.core.db import session_scope
         from operative.register import approvals
 
@@ -95,21 +99,30 @@ class Approvers:
             with session_scope() as session:
                 waiting = [a for a in approvals.pending(session) if a.flow_run_id]
             for approval in waiting:
-                reject = approval.step == "transmittal-letter" and not self.rejected_once
-                if reject:
-                    _revise_letter(approval.obligation_id, approval.document_id)
-                with session_scope() as session:
-                    decided = approvals.decide(
-                        session,
-                        approval.id or 0,
-                        username=APPROVERS[approval.role_asked],
-                        approve=not reject,
-                        reason=FIRST_REJECTION if reject else "",
-                    )
-                self.rejected_once = self.rejected_once or reject
-                self.decisions.append((approval.id or 0, decided.approval.decision or ""))
-                resume_with_decision(approval.flow_run_id or "", approval.id or 0, decided.token)
+                self._decide(approval)
             time.sleep(0.05)
+
+    def _decide(self, approval: Approval) -> None:
+        """Reject the first transmittal letter (the officer revises it), approve the rest."""
+        from flows._prefect.runtime import resume_with_decision
+        from operative.core.db import session_scope
+        from operative.register import approvals
+
+        reject = approval.step == "transmittal-letter" and not self.rejected_once
+        if reject:
+            _revise_letter(approval.obligation_id, approval.document_id)
+        approval_id = approval.id or 0
+        with session_scope() as session:
+            decided = approvals.decide(
+                session,
+                approval_id,
+                username=APPROVERS[approval.role_asked],
+                approve=not reject,
+                reason=FIRST_REJECTION if reject else "",
+            )
+        self.rejected_once = self.rejected_once or reject
+        self.decisions.append((approval_id, decided.approval.decision or ""))
+        resume_with_decision(approval.flow_run_id or "", approval_id, decided.token)
 
 
 def _revise_letter(obligation_id: int, document_id: int | None) -> None:
@@ -143,6 +156,16 @@ def _working_day(day: dt.date) -> dt.date:
     return day
 
 
+def _first_reminder(deadline: dt.date) -> dt.date:
+    """The day of the first reminder of the positions campaign due on ``deadline``, by
+    config/reminders.yaml (the flow reminds as the policy says)."""
+    from operative.core.clock import load_working_calendar
+    from operative.reminders.policy import load_reminder_config
+
+    first = load_reminder_config().policy("national_positions").before[0]
+    return load_working_calendar().shift(deadline, -first)
+
+
 def _plan(
     states: list[str], obligations: dict[str, int], deadline: dt.date
 ) -> list[tuple[dt.date, int, str, Callable[[], Any]]]:
@@ -161,9 +184,9 @@ def _plan(
 
         return run
 
-    # National positions: ~60% submit; a quarter of those only after the reminder.
-    # The flow reminds from 14 days before the deadline's hour; the demo's run is the next day.
-    reminder_day = deadline - dt.timedelta(days=13)
+    # National positions: ~60% submit; a quarter of those only after the first reminder, which
+    # the demo's run of the flow the next day sends.
+    reminder_day = _first_reminder(deadline) + dt.timedelta(days=1)
     submitting = sorted(rng.sample(states, round(len(states) * SHARE_SUBMITTING)))
     late = set(rng.sample(submitting, len(submitting) // 4))
     np = obligations["national_positions"]
@@ -306,7 +329,7 @@ def _flow_runs(obligations: dict[str, int], deadline: dt.date) -> list[tuple[dt.
         (dt.date(2012, 11, 29), "lead_agency_statement"),
         (dt.date(2012, 12, 3), "national_positions"),
         (dt.date(2012, 12, 7), "forward_to_pga"),
-        (deadline - dt.timedelta(days=13), "national_positions"),
+        (_first_reminder(deadline) + dt.timedelta(days=1), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=1)), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=4)), "national_positions"),
         (dt.date(2013, 3, 1), "migrant_perspectives"),
@@ -342,66 +365,15 @@ def run_demo(
     from flows._prefect.runtime import flow_settings, prefect_api
 
     with prefect_api(data_dir):
-        from sqlmodel import col, select
-
         from operative.core import clock as calendar
-        from operative.core.db import session_scope
-        from operative.core.settings import REPO_ROOT
-        from operative.models import MemberState, Obligation
-        from operative.register import bootstrap, users
-        from operative.register.ingest import ingest, sidecar_dates
-        from operative.resolution import parse_file
 
         clock = Clock()
-        source = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
         with calendar.use_clock(clock):
-            with session_scope() as session:
-                bootstrap.init(session)
-                ingest(
-                    session,
-                    parse_file(source),
-                    source_name=source.name,
-                    source_text=source.read_text(encoding="utf-8"),
-                    dates=sidecar_dates(source),
-                    actor=DRAFTER,
-                )
-                users.add_user(session, DRAFTER, name="Secretariat officer", roles=["officer"])
-                users.add_user(session, REVIEWER, name="Reviewing officer", roles=["officer"])
-                users.add_user(session, "chair", name="Chairperson of the Council", roles=["chair"])
-                users.add_user(
-                    session,
-                    "dg.office",
-                    name="Office of the Director General",
-                    roles=["director_general"],
-                )
-                obligations = {o.playbook: o.id or 0 for o in session.exec(select(Obligation))}
-                due = session.get(Obligation, obligations["national_positions"])
-                assert due is not None and due.due_at is not None
-                deadline = pendulum.instance(due.due_at).in_timezone(GENEVA).date()
-                states = list(session.exec(select(MemberState.iso3).where(col(MemberState.active))))
+            obligations, deadline, states = _register()
             echo(f"Registered resolution 1244 and {len(states)} Member States in {data_dir}")
-
-            from flows import load_flow
-
-            timeline: list[tuple[dt.date, int, str, Callable[[], Any]]] = _plan(
-                states, obligations, deadline
-            )
-            for day, playbook in _flow_runs(obligations, deadline):
-                flow = load_flow(playbook)
-                oid = obligations[playbook]
-                timeline.append((day, 5, f"run {playbook}", partial(flow, oid, drafted_by=DRAFTER)))
-            timeline.sort(key=lambda item: (item[0], item[1]))
-
+            timeline = _timeline(states, obligations, deadline)
             with flow_settings(), Approvers() as approvers:
-                current_month = None
-                for day, _order, what, action in timeline:
-                    clock.set(day)
-                    if (day.year, day.month) != current_month:
-                        current_month = (day.year, day.month)
-                        echo(f"  {day:%B %Y}")
-                    outcome = action()
-                    if what.startswith("run "):
-                        echo(f"    {day.isoformat()}  {what[4:]}: {outcome}")
+                _replay(timeline, clock, echo)
         summary = summarise(data_dir)
         summary["seconds"] = round(time.monotonic() - started, 1)
         summary["decisions"] = [
@@ -411,6 +383,67 @@ def run_demo(
     if show_table:
         show(summary)
     return summary
+
+
+def _register() -> tuple[dict[str, int], dt.date, list[str]]:
+    """1244 and the demo's people registered: the obligations by playbook, the national
+    positions' deadline (in Geneva) and the active Member States."""
+    from sqlmodel import col, select
+
+    from operative.core.db import session_scope
+    from operative.core.settings import REPO_ROOT
+    from operative.models import MemberState, Obligation
+    from operative.register import bootstrap, users
+    from operative.register.ingest import ingest_file
+
+    source = REPO_ROOT / "config" / "resolutions" / "resolution-1244.txt"
+    with session_scope() as session:
+        bootstrap.init(session)
+        ingest_file(session, source, actor=DRAFTER)
+        users.add_user(session, DRAFTER, name="Secretariat officer", roles=["officer"])
+        users.add_user(session, REVIEWER, name="Reviewing officer", roles=["officer"])
+        users.add_user(session, "chair", name="Chairperson of the Council", roles=["chair"])
+        users.add_user(
+            session, "dg.office", name="Office of the Director General", roles=["director_general"]
+        )
+        obligations = {o.playbook: o.id or 0 for o in session.exec(select(Obligation))}
+        due = session.get(Obligation, obligations["national_positions"])
+        assert due is not None and due.due_at is not None
+        deadline = pendulum.instance(due.due_at).in_timezone(GENEVA).date()
+        states = list(session.exec(select(MemberState.iso3).where(col(MemberState.active))))
+    return obligations, deadline, states
+
+
+def _timeline(
+    states: list[str], obligations: dict[str, int], deadline: dt.date
+) -> list[tuple[dt.date, int, str, Callable[[], Any]]]:
+    """What people do and when the flows run, in the order of the days."""
+    from flows import load_flow
+
+    timeline = _plan(states, obligations, deadline)
+    for day, playbook in _flow_runs(obligations, deadline):
+        flow = load_flow(playbook)
+        oid = obligations[playbook]
+        timeline.append((day, 5, f"run {playbook}", partial(flow, oid, drafted_by=DRAFTER)))
+    timeline.sort(key=lambda item: (item[0], item[1]))
+    return timeline
+
+
+def _replay(
+    timeline: list[tuple[dt.date, int, str, Callable[[], Any]]],
+    clock: Clock,
+    echo: Callable[[str], None],
+) -> None:
+    """Each action on its day of the business clock; each flow run's outcome echoed."""
+    current_month = None
+    for day, _order, what, action in timeline:
+        clock.set(day)
+        if (day.year, day.month) != current_month:
+            current_month = (day.year, day.month)
+            echo(f"  {day:%B %Y}")
+        outcome = action()
+        if what.startswith("run "):
+            echo(f"    {day.isoformat()}  {what[4:]}: {outcome}")
 
 
 def summarise(data_dir: Path) -> dict[str, Any]:

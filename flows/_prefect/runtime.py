@@ -24,7 +24,10 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO, NamedTuple
 from uuid import UUID
+
+from operative.errors import Unavailable
 
 STARTUP_TIMEOUT_SECONDS = 90.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -37,7 +40,7 @@ QUIET_SETTINGS = {
 }
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(Unavailable):
     """The Prefect API cannot be reached or started."""
 
 
@@ -90,6 +93,28 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     marker = home / "servers" / f"{os.getpid()}-{port}.url"
+    log = (home / "server.log").open("ab")
+    process = _start_server(home, port, log)
+    os.environ["PREFECT_API_URL"] = url
+    os.environ["PREFECT_HOME"] = str(home)
+    try:
+        _wait_until_healthy(process, url, home)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(url, encoding="utf-8")
+        _refresh_prefect_settings()
+        yield url
+    finally:
+        _drain_prefect_workers()
+        with suppress(OSError):
+            marker.unlink()
+        _stop_server(process)
+        log.close()
+        os.environ.pop("PREFECT_API_URL", None)
+        _refresh_prefect_settings()
+
+
+def _start_server(home: Path, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """A ``prefect server start`` on loopback, its database and home under ``home``."""
     env = {
         **os.environ,
         "PREFECT_HOME": str(home),
@@ -98,8 +123,7 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     }
     env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("ab")
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -117,40 +141,33 @@ def prefect_api(data_dir: Path) -> Iterator[str]:
         stdin=subprocess.DEVNULL,
         preexec_fn=_stop_with(os.getpid()) if sys.platform.startswith("linux") else None,
     )
-    os.environ["PREFECT_API_URL"] = url
-    os.environ["PREFECT_HOME"] = str(home)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while not _healthy(url, timeout=1.0):
-            if process.poll() is not None:
-                raise ServerUnavailable(
-                    f"the local Prefect server exited at start (code {process.returncode}); "
-                    f"see {home / 'server.log'}"
-                )
-            if time.monotonic() > deadline:
-                raise ServerUnavailable(
-                    "the local Prefect server did not answer within "
-                    f"{STARTUP_TIMEOUT_SECONDS:.0f} s"
-                )
-            time.sleep(0.05)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(url, encoding="utf-8")
-        _refresh_prefect_settings()
-        yield url
-    finally:
-        _drain_prefect_workers()
-        with suppress(OSError):
-            marker.unlink()
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
-        os.environ.pop("PREFECT_API_URL", None)
-        _refresh_prefect_settings()
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, home: Path) -> None:
+    """Return once the server answers; refuse one that exited or is too slow to start."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not _healthy(url, timeout=1.0):
+        if process.poll() is not None:
+            raise ServerUnavailable(
+                f"the local Prefect server exited at start (code {process.returncode}); "
+                f"see {home / 'server.log'}"
+            )
+        if time.monotonic() > deadline:
+            raise ServerUnavailable(
+                f"the local Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s"
+            )
+        time.sleep(0.05)
+
+
+def _stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the server, and kill it if it has not stopped within 15 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _stop_with(parent: int) -> Callable[[], None]:
@@ -198,6 +215,13 @@ def flow_settings() -> Iterator[None]:
         yield
 
 
+class Resume(NamedTuple):
+    """What a resume attempt found: whether the server knew the run, and what happened."""
+
+    known: bool
+    text: str
+
+
 def resume_with_decision(
     flow_run_id: str, approval_id: int, token: str, *, patience: float = 15.0
 ) -> str:
@@ -207,6 +231,11 @@ def resume_with_decision(
     the resume is tried again until it pauses or finishes. The decision is in the register
     either way, so a run that is not reached loses nothing: it reads it when run again.
     """
+    return _resume(flow_run_id, approval_id, token, patience=patience).text
+
+
+def _resume(flow_run_id: str, approval_id: int, token: str, *, patience: float) -> Resume:
+    """:func:`resume_with_decision` on the Prefect API of the current settings."""
     from prefect import get_client
     from prefect.exceptions import NotPausedError, ObjectNotFound
     from prefect.flow_runs import resume_flow_run
@@ -214,52 +243,54 @@ def resume_with_decision(
     try:
         run_uuid = UUID(flow_run_id)
     except ValueError:
-        return f"no run {flow_run_id!r} to resume; the next run reads the decision"
+        return Resume(True, f"no run {flow_run_id!r} to resume; the next run reads the decision")
     deadline = time.monotonic() + patience
     while True:
         try:
             resume_flow_run(run_uuid, run_input={"approval_id": approval_id, "token": token})
         except ObjectNotFound:
-            return "the run is not known to this Prefect server; the next run reads the decision"
+            return Resume(
+                False,
+                "the run is not known to this Prefect server; the next run reads the decision",
+            )
         except RuntimeError as exc:
-            return f"the run refused the input: {' '.join(str(exc).split())}"
+            return Resume(True, f"the run refused the input: {' '.join(str(exc).split())}")
         except NotPausedError:
             with get_client(sync_client=True) as client:
                 state = client.read_flow_run(run_uuid).state
             if state is None or not state.is_running() or time.monotonic() > deadline:
-                return "the run was not waiting; it will read the decision from the register"
+                return Resume(
+                    True, "the run was not waiting; it will read the decision from the register"
+                )
             time.sleep(0.2)
             continue
-        return "the waiting run was resumed"
+        return Resume(True, "the waiting run was resumed")
 
 
 def deliver_decision(data_dir: Path, flow_run_id: str | None, approval_id: int, token: str) -> str:
     """Resume the run waiting for a recorded decision, on whichever reachable Prefect server
     knows it (the configured one, or a local server of this data dir); says what happened.
 
-    Used by the CLI and the web app after :func:`operative.register.approvals.decide` has committed:
-    the decision is in the register already, so failing to reach a run loses nothing.
+    Used by the CLI and the web app after :func:`operative.register.approvals.decide` has committed
+    (through :func:`operative.orchestration.decide_and_resume`): the decision is in the register
+    already, so failing to reach a run loses nothing. Each server is asked under settings of
+    this call's own context, never by editing ``os.environ``: the web app calls this from
+    several threads at once.
     """
     urls = recorded_api_urls(data_dir)
     if flow_run_id is None or not urls:
         return "no run is waiting on a reachable Prefect server: the next run reads the decision"
-    outcome = "the run is not known to a reachable Prefect server; the next run reads the decision"
-    previous = os.environ.get("PREFECT_API_URL")
-    try:
-        for url in urls:
-            os.environ["PREFECT_API_URL"] = url
-            try:
-                outcome = resume_with_decision(flow_run_id, approval_id, token)
-            except Exception as exc:  # the decision is recorded; reaching the run is a bonus
-                outcome = (
-                    f"could not reach the Prefect server ({type(exc).__name__}); "
-                    "the next run reads the decision"
-                )
-            if "not known" not in outcome:
-                break
-    finally:
-        if previous is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = previous
-    return outcome
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    for url in urls:
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: url}):
+                outcome = _resume(flow_run_id, approval_id, token, patience=15.0)
+        except Exception as exc:  # the decision is recorded; reaching the run is a bonus
+            return (
+                f"could not reach the Prefect server ({type(exc).__name__}); "
+                "the next run reads the decision"
+            )
+        if outcome.known:
+            return outcome.text
+    return "the run is not known to a reachable Prefect server; the next run reads the decision"

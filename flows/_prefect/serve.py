@@ -1,4 +1,4 @@
-"""Serving operative's deployments, and the monthly briefing cycle.
+"""Serving operative's deployments.
 
 ``deploy/prefect.yaml`` is the one description of the deployments: their names, entrypoints,
 parameters, schedules and concurrency. :func:`load_specs` reads it and checks every schedule
@@ -23,26 +23,22 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 import yaml
-from prefect import Flow, flow, get_client, get_run_logger, task
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy, FlowRun
+from prefect import Flow, get_client
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.client.schemas.schedules import CronSchedule
-from prefect.deployments import run_deployment
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectNotFound
-from prefect.runtime import flow_run
 from prefect.schedules import Cron, Schedule
 from prefect.types.entrypoint import EntrypointType
 from pydantic import ValidationError
-from sqlmodel import col, select
 
-from operative.core.db import session_scope
-from operative.core.settings import REPO_ROOT, get_settings
-from operative.models import Obligation, ObligationStatus
-from tasks import transient_database_error
+from operative.core.settings import REPO_ROOT
+from operative.errors import Conflict, Invalid
+from operative.i18n import local_time
 
 DEFAULT_PREFECT_FILE = REPO_ROOT / "deploy" / "prefect.yaml"
 
@@ -66,7 +62,7 @@ _DEPLOYMENT_KEYS = frozenset(
 _SCHEDULE_KEYS = frozenset({"cron", "timezone", "day_or", "active"})
 
 
-class PrefectFileError(ValueError):
+class PrefectFileError(Invalid):
     """The deployments file is unreadable or describes something that cannot be served."""
 
 
@@ -122,23 +118,10 @@ def load_specs(path: Path | None = None) -> list[DeploymentSpec]:
     def problem(key: str, message: str) -> PrefectFileError:
         return PrefectFileError(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise problem("", f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark is not None else ""
-        raise problem(at, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    document = _read(path, problem)
     if not isinstance(document, dict) or not isinstance(document.get("deployments"), list):
         raise problem("deployments", "a list of deployments is required")
-    # Shared schedules are checked where they are written, so an error names the key to edit.
-    definitions = document.get("definitions") or {}
-    shared = (definitions.get("schedules") if isinstance(definitions, dict) else None) or {}
-    if not isinstance(definitions, dict) or not isinstance(shared, dict):
-        raise problem("definitions.schedules", "must be a mapping of named schedules")
-    for name, item in shared.items():
-        _schedule(item, f"definitions.schedules.{name}", problem)
+    _check_shared_schedules(document, problem)
     specs: list[DeploymentSpec] = []
     for index, entry in enumerate(document["deployments"]):
         spec = _deployment(entry, index, problem)
@@ -150,9 +133,64 @@ def load_specs(path: Path | None = None) -> list[DeploymentSpec]:
     return specs
 
 
-def _deployment(
-    entry: Any, index: int, problem: Callable[[str, str], PrefectFileError]
-) -> DeploymentSpec:
+Problem = Callable[[str, str], PrefectFileError]
+
+
+def _read(path: Path, problem: Problem) -> Any:
+    """The file's YAML document; a file that cannot be read or parsed is refused."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise problem("", f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark is not None else ""
+        raise problem(at, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def _check_shared_schedules(document: dict[str, Any], problem: Problem) -> None:
+    """Shared schedules are checked where they are written, so an error names the key to edit."""
+    definitions = document.get("definitions") or {}
+    shared = (definitions.get("schedules") if isinstance(definitions, dict) else None) or {}
+    if not isinstance(definitions, dict) or not isinstance(shared, dict):
+        raise problem("definitions.schedules", "must be a mapping of named schedules")
+    for name, item in shared.items():
+        _schedule(item, f"definitions.schedules.{name}", problem)
+
+
+def _is_pool(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("name"), str)
+
+
+# Each optional key of a deployment: its value when absent (None: absent only when not given,
+# so an empty value is refused), what it must be, and what to say when it is not.
+_OPTIONAL: dict[str, tuple[Callable[[], Any] | None, Callable[[Any], bool], str]] = {
+    "tags": (
+        list,
+        lambda v: isinstance(v, list) and all(isinstance(tag, str) for tag in v),
+        "must be a list of strings",
+    ),
+    "parameters": (dict, lambda v: isinstance(v, dict), "must be a mapping"),
+    "description": (None, lambda v: isinstance(v, str), "must be a string"),
+    "schedules": (list, lambda v: isinstance(v, list), "must be a list"),
+    "work_pool": (None, _is_pool, "must be a mapping with a name"),
+}
+
+
+def _optional(entry: dict[str, Any], key: str, problem: Problem) -> dict[str, Any]:
+    """The deployment's optional keys, each checked, absent ones at their default."""
+    values = {}
+    for name, (default, valid, message) in _OPTIONAL.items():
+        value = entry.get(name)
+        if not value and default is not None:
+            value = default()
+        if value is not None and not valid(value):
+            raise problem(f"{key}.{name}", message)
+        values[name] = value
+    return values
+
+
+def _deployment(entry: Any, index: int, problem: Problem) -> DeploymentSpec:
     if not isinstance(entry, dict):
         raise problem(f"deployments[{index}]", "must be a mapping")
     name = entry.get("name")
@@ -162,30 +200,18 @@ def _deployment(
     unknown = sorted(set(entry) - _DEPLOYMENT_KEYS)
     if unknown:
         raise problem(f"{key}.{unknown[0]}", "not a key operative serves (remove it)")
-    tags = entry.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise problem(f"{key}.tags", "must be a list of strings")
-    parameters = entry.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise problem(f"{key}.parameters", "must be a mapping")
-    description = entry.get("description")
-    if description is not None and not isinstance(description, str):
-        raise problem(f"{key}.description", "must be a string")
-    schedules = entry.get("schedules") or []
-    if not isinstance(schedules, list):
-        raise problem(f"{key}.schedules", "must be a list")
-    pool = entry.get("work_pool")
-    if pool is not None and not (isinstance(pool, dict) and isinstance(pool.get("name"), str)):
-        raise problem(f"{key}.work_pool", "must be a mapping with a name")
+    given = _optional(entry, key, problem)
+    pool = given["work_pool"]
     return DeploymentSpec(
         name=name,
         entrypoint=str(entry.get("entrypoint", "")),
         flow=_load_flow(entry.get("entrypoint"), f"{key}.entrypoint", problem),
-        description=description,
-        tags=tags,
-        parameters=parameters,
+        description=given["description"],
+        tags=given["tags"],
+        parameters=given["parameters"],
         schedules=[
-            _schedule(item, f"{key}.schedules[{i}]", problem) for i, item in enumerate(schedules)
+            _schedule(item, f"{key}.schedules[{i}]", problem)
+            for i, item in enumerate(given["schedules"])
         ],
         concurrency_limit=_concurrency(
             entry.get("concurrency_limit"), f"{key}.concurrency_limit", problem
@@ -194,9 +220,11 @@ def _deployment(
     )
 
 
-def _load_flow(
-    entrypoint: Any, key: str, problem: Callable[[str, str], PrefectFileError]
-) -> Flow[..., Any]:
+def _whole_number(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _load_flow(entrypoint: Any, key: str, problem: Problem) -> Flow[..., Any]:
     if not isinstance(entrypoint, str) or entrypoint.count(":") != 1:
         raise problem(key, "must be PATH.py:FLOW, relative to the repository root")
     file, _, attribute = entrypoint.partition(":")
@@ -212,9 +240,24 @@ def _load_flow(
     return found
 
 
-def _schedule(item: Any, key: str, problem: Callable[[str, str], PrefectFileError]) -> ScheduleSpec:
-    if not isinstance(item, dict):
-        raise problem(key, "must be a mapping with cron and timezone")
+def _schedule(item: Any, key: str, problem: Problem) -> ScheduleSpec:
+    _check_schedule_keys(item, key, problem)
+    try:
+        CronSchedule(cron=item["cron"], timezone=item["timezone"], day_or=item.get("day_or", True))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = str(first["loc"][0]) if first["loc"] else "cron"
+        reason = "not a valid cron expression" if field_name == "cron" else "unknown time zone"
+        raise problem(f"{key}.{field_name}", f"{reason}: {item[field_name]!r}") from None
+    return ScheduleSpec(
+        cron=item["cron"],
+        timezone=item["timezone"],
+        day_or=item.get("day_or", True),
+        active=item.get("active", True),
+    )
+
+
+def _refuse_unknown_schedule_keys(item: dict[str, Any], key: str, problem: Problem) -> None:
     unknown = sorted(set(item) - _SCHEDULE_KEYS)
     if unknown:
         kind = unknown[0]
@@ -224,6 +267,13 @@ def _schedule(item: Any, key: str, problem: Callable[[str, str], PrefectFileErro
             if kind in {"interval", "rrule", "anchor_date"}
             else "not a schedule key operative serves (remove it)",
         )
+
+
+def _check_schedule_keys(item: Any, key: str, problem: Problem) -> None:
+    """A mapping of the keys operative serves, each of its type, before Prefect reads it."""
+    if not isinstance(item, dict):
+        raise problem(key, "must be a mapping with cron and timezone")
+    _refuse_unknown_schedule_keys(item, key, problem)
     for name in ("cron", "timezone"):
         if not isinstance(item.get(name), str) or not item[name].strip():
             raise problem(
@@ -241,32 +291,17 @@ def _schedule(item: Any, key: str, problem: Callable[[str, str], PrefectFileErro
     for flag in ("day_or", "active"):
         if not isinstance(item.get(flag, True), bool):
             raise problem(f"{key}.{flag}", "must be true or false")
-    try:
-        CronSchedule(cron=item["cron"], timezone=item["timezone"], day_or=item.get("day_or", True))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field_name = str(first["loc"][0]) if first["loc"] else "cron"
-        reason = "not a valid cron expression" if field_name == "cron" else "unknown time zone"
-        raise problem(f"{key}.{field_name}", f"{reason}: {item[field_name]!r}") from None
-    return ScheduleSpec(
-        cron=item["cron"],
-        timezone=item["timezone"],
-        day_or=item.get("day_or", True),
-        active=item.get("active", True),
-    )
 
 
-def _concurrency(
-    value: Any, key: str, problem: Callable[[str, str], PrefectFileError]
-) -> ConcurrencyLimitConfig | None:
+def _concurrency(value: Any, key: str, problem: Problem) -> ConcurrencyLimitConfig | None:
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
+    if _whole_number(value):
         value = {"limit": value}
     if not isinstance(value, dict) or set(value) - {"limit", "collision_strategy"}:
         raise problem(key, "must be a number, or a mapping of limit and collision_strategy")
     limit = value.get("limit")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+    if not _whole_number(limit) or limit < 1:
         raise problem(f"{key}.limit", "must be a whole number of at least 1")
     strategy = value.get("collision_strategy", "ENQUEUE")
     if strategy not in {member.value for member in ConcurrencyLimitStrategy}:
@@ -276,8 +311,11 @@ def _concurrency(
     )
 
 
-class ServeConflict(RuntimeError):
+class ServeConflict(Conflict):
     """The server already runs these deployments some other way."""
+
+    # Nothing the command line could change: the serve fails, as a failure of the work.
+    exit_code = 1
 
 
 async def _runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
@@ -431,6 +469,53 @@ class Finding:
 
 def check(specs: list[DeploymentSpec], *, wait_for_scheduler: float = 60.0) -> list[Finding]:
     """Whether the server holds every deployment as described, and has planned its runs."""
+    with get_client(sync_client=True) as client:
+        found, findings = _registered(client, specs)
+        scheduled = [s for s in specs if s.schedules and s.full_name in found]
+        findings += [
+            finding
+            for spec in scheduled
+            if (finding := _schedule_differs(spec, found[spec.full_name])) is not None
+        ]
+        waiting = {
+            s.full_name: s for s in scheduled if any(schedule.active for schedule in s.schedules)
+        }
+        findings += _planned(client, waiting, found, wait_for_scheduler)
+    return findings
+
+
+def _registered(client: Any, specs: list[DeploymentSpec]) -> tuple[dict[str, Any], list[Finding]]:
+    """The deployments the server holds, by full name, and a finding for each missing one."""
+    found: dict[str, Any] = {}
+    findings: list[Finding] = []
+    for spec in specs:
+        try:
+            found[spec.full_name] = client.read_deployment_by_name(spec.full_name)
+        except ObjectNotFound:
+            findings.append(Finding(False, f"deployment {spec.full_name} is not registered"))
+    if len(found) == len(specs):
+        findings.append(Finding(True, f"{len(specs)} deployments registered: " + ", ".join(found)))
+    return found, findings
+
+
+def _schedule_differs(spec: DeploymentSpec, deployment: Any) -> Finding | None:
+    """A finding when the server holds other schedules than the file (or holds them paused)."""
+    held = sorted(
+        (s.schedule.cron, s.schedule.timezone, s.active)
+        for s in deployment.schedules
+        if isinstance(s.schedule, CronSchedule)
+    )
+    wanted = sorted((s.cron, s.timezone, s.active) for s in spec.schedules)
+    if not deployment.paused and held == wanted:
+        return None
+    paused = " (paused)" if deployment.paused else ""
+    return Finding(
+        False, f"{spec.full_name}: the server holds {held or 'no schedule'}{paused}, not {wanted}"
+    )
+
+
+def _next_run(client: Any, deployment_id: UUID) -> dt.datetime | None:
+    """When the next scheduled run of a deployment is expected, if the scheduler planned one."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterId,
@@ -441,76 +526,43 @@ def check(specs: list[DeploymentSpec], *, wait_for_scheduler: float = 60.0) -> l
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
 
+    runs = client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+        ),
+        sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+        limit=1,
+    )
+    return runs[0].expected_start_time if runs else None
+
+
+def _planned(
+    client: Any, waiting: dict[str, DeploymentSpec], found: dict[str, Any], patience: float
+) -> list[Finding]:
+    """Wait up to ``patience`` seconds for the scheduler to plan a run of each deployment."""
     findings: list[Finding] = []
-    with get_client(sync_client=True) as client:
-        found: dict[str, Any] = {}
-        for spec in specs:
-            try:
-                found[spec.full_name] = client.read_deployment_by_name(spec.full_name)
-            except ObjectNotFound:
-                findings.append(Finding(False, f"deployment {spec.full_name} is not registered"))
-        if len(found) == len(specs):
-            findings.append(
-                Finding(True, f"{len(specs)} deployments registered: " + ", ".join(found))
-            )
-        scheduled = [s for s in specs if s.schedules and s.full_name in found]
-        for spec in scheduled:
-            deployment = found[spec.full_name]
-            held = sorted(
-                (s.schedule.cron, s.schedule.timezone, s.active)
-                for s in deployment.schedules
-                if isinstance(s.schedule, CronSchedule)
-            )
-            wanted = sorted((s.cron, s.timezone, s.active) for s in spec.schedules)
-            if deployment.paused or held != wanted:
-                findings.append(
-                    Finding(
-                        False,
-                        f"{spec.full_name}: the server holds "
-                        f"{held or 'no schedule'}{' (paused)' if deployment.paused else ''}, "
-                        f"not {wanted}",
-                    )
-                )
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait_for_scheduler)
-        waiting = {
-            s.full_name: found[s.full_name].id
-            for s in scheduled
-            if any(schedule.active for schedule in s.schedules)
-        }
-        while True:
-            for full_name, deployment_id in list(waiting.items()):
-                runs = client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-                    flow_run_filter=FlowRunFilter(
-                        state=FlowRunFilterState(
-                            type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
-                        )
-                    ),
-                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-                    limit=1,
-                )
-                if runs and runs[0].expected_start_time is not None:
-                    spec = next(s for s in scheduled if s.full_name == full_name)
-                    schedules = "; ".join(s.describe() for s in spec.schedules)
-                    findings.append(
-                        Finding(
-                            True,
-                            f"{full_name}: {schedules}, next run "
-                            f"{_local(runs[0].expected_start_time, spec.schedules[0].timezone)}",
-                        )
-                    )
-                    del waiting[full_name]
-            if not waiting or dt.datetime.now(dt.UTC) > deadline:
-                break
-            time.sleep(0.5)
-        findings.extend(
-            Finding(
-                False,
-                f"{full_name}: the server's scheduler planned no run within "
-                f"{wait_for_scheduler:.0f} s (is its scheduler service on?)",
-            )
-            for full_name in waiting
+    deadline = time.monotonic() + patience
+    while True:
+        for full_name, spec in list(waiting.items()):
+            expected = _next_run(client, found[full_name].id)
+            if expected is None:
+                continue
+            schedules = "; ".join(s.describe() for s in spec.schedules)
+            when = _local(expected, spec.schedules[0].timezone)
+            findings.append(Finding(True, f"{full_name}: {schedules}, next run {when}"))
+            del waiting[full_name]
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    findings.extend(
+        Finding(
+            False,
+            f"{full_name}: the server's scheduler planned no run within "
+            f"{patience:.0f} s (is its scheduler service on?)",
         )
+        for full_name in waiting
+    )
     return findings
 
 
@@ -552,74 +604,4 @@ def check_service(
 
 
 def _local(moment: dt.datetime, zone: str) -> str:
-    import pendulum
-
-    return str(pendulum.instance(moment).in_timezone(zone).format("YYYY-MM-DD HH:mm zz"))
-
-
-# The briefing cycle: a scheduled flow that starts the playbook's runs, one per obligation.
-
-INFORM_DEPLOYMENT = "inform_member_states/inform-member-states"
-FINISHED = (ObligationStatus.done, ObligationStatus.cancelled)
-
-
-@task(retries=3, retry_delay_seconds=1, retry_condition_fn=transient_database_error)
-def open_obligations(playbook: str) -> list[dict[str, Any]]:
-    """The obligations following ``playbook`` that are neither done nor cancelled."""
-    with session_scope() as session:
-        rows = session.exec(
-            select(Obligation)
-            .where(Obligation.playbook == playbook)
-            .where(col(Obligation.status).not_in(FINISHED))
-            .order_by(col(Obligation.id))
-        ).all()
-        return [{"id": row.id, "last_flow_run_id": row.last_flow_run_id} for row in rows]
-
-
-def _still_running(flow_run_id: str | None) -> str | None:
-    """The state of an obligation's last run when it has not finished (waiting counts)."""
-    if not flow_run_id:
-        return None
-    try:
-        run_uuid = UUID(flow_run_id)
-    except ValueError:
-        return None
-    with get_client(sync_client=True) as client:
-        try:
-            state = client.read_flow_run(run_uuid).state
-        except ObjectNotFound:
-            return None
-    return None if state is None or state.is_final() else state.name
-
-
-def _month(moment: dt.datetime) -> str:
-    """The month a run was scheduled in, in the secretariat's zone (YYYY-MM)."""
-    import pendulum
-
-    return str(pendulum.instance(moment).in_timezone(get_settings().timezone).format("YYYY-MM"))
-
-
-@flow(name="briefing_cycle", log_prints=False)
-def briefing_cycle(drafted_by: str = "secretariat") -> dict[str, str]:
-    """Start this month's briefing for every open obligation to keep Member States informed."""
-    logger = get_run_logger()
-    month = _month(flow_run.scheduled_start_time)
-    started: dict[str, str] = {}
-    for item in open_obligations("inform_member_states"):
-        obligation_id = item["id"]
-        busy = _still_running(item["last_flow_run_id"])
-        if busy is not None:
-            # Its last run still waits (for the DG's approval, say): a second one would wait
-            # on the same approval. That run carries the cycle on.
-            started[str(obligation_id)] = f"skipped: run {item['last_flow_run_id']} is {busy}"
-            continue
-        run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here: a FlowRun
-            INFORM_DEPLOYMENT,
-            parameters={"obligation_id": obligation_id, "drafted_by": drafted_by},
-            timeout=0,
-            # One briefing run per obligation and month, however often the cycle runs.
-            idempotency_key=f"briefing-cycle:{obligation_id}:{month}",
-        )
-        started[str(obligation_id)] = f"started run {run.id}"
-    logger.info("Briefing cycle: %s", started or "no open obligation")
-    return started
+    return local_time(moment, "YYYY-MM-DD HH:mm zz", zone=zone)

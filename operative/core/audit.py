@@ -13,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from operative.models import AuditHead, Event, utcnow
+from operative.core import clock
+from operative.models import AuditHead, Event
 
+Row = TypeVar("Row", bound=SQLModel)
 GENESIS = "0" * 64
 # Any constant will do: it names the lock PostgreSQL appenders queue on (SQLite's
 # BEGIN IMMEDIATE already serialises them).
@@ -57,7 +60,7 @@ def append(
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
     last = session.exec(select(Event.hash).order_by(col(Event.id).desc()).limit(1)).first()
     prev_hash = last or GENESIS
-    occurred_at = (at or utcnow()).replace(microsecond=0)
+    occurred_at = (at or clock.now()).replace(microsecond=0)
     body = _canonical(payload or {})
     event = Event(
         occurred_at=occurred_at,
@@ -78,6 +81,26 @@ def append(
         head.sequence, head.hash = event.id, event.hash
     session.flush()
     return event
+
+
+def write(
+    session: Session,
+    row: Row,
+    *,
+    actor: str,
+    kind: str,
+    event: Callable[[Row], tuple[str, dict[str, Any]]],
+) -> Row:
+    """Write ``row`` and append the event that records the change, in the caller's transaction.
+
+    ``event`` gives the event's subject and payload from the written row, so that both can
+    name the id the database has just given it.
+    """
+    session.add(row)
+    session.flush()
+    subject, payload = event(row)
+    append(session, actor=actor, kind=kind, subject=subject, payload=payload)
+    return row
 
 
 @dataclass(frozen=True)
@@ -166,16 +189,19 @@ def _head_breaks(session: Session, last: Event | None) -> list[ChainBreak]:
         ends = f"the log ends at event {last.id}" if last is not None else "the log is empty"
         return [ChainBreak(head.sequence, f"missing (deleted): {ends}, it ended at this one")]
     if last.id > head.sequence:
-        first_after = session.exec(
-            select(Event.id).where(col(Event.id) > head.sequence).order_by(col(Event.id)).limit(1)
-        ).one()
-        assert first_after is not None
-        return [
-            ChainBreak(
-                first_after,
-                f"added outside the application (inserted): the log ended at event {head.sequence}",
-            )
-        ]
+        return [_added_after(session, head)]
     if last.hash != head.hash:
         return [ChainBreak(last.id, "rewritten: the last event is not the one last appended")]
     return []
+
+
+def _added_after(session: Session, head: AuditHead) -> ChainBreak:
+    """The first of the events that follow the recorded end: added without an append."""
+    first_after = session.exec(
+        select(Event.id).where(col(Event.id) > head.sequence).order_by(col(Event.id)).limit(1)
+    ).one()
+    assert first_after is not None
+    return ChainBreak(
+        first_after,
+        f"added outside the application (inserted): the log ended at event {head.sequence}",
+    )

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from operative.core.db import dispose_engines, make_engine, normalise_url
 from operative.core.settings import get_settings
+from operative.errors import Invalid, OperativeError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -32,11 +33,11 @@ _REQUIRED_TABLES = {"alembic_version", "event", "resolution"}
 _TOOL_TIMEOUT_S = 3600
 
 
-class BackupError(ValueError):
+class BackupError(Invalid):
     """Bad input for a backup or restore (a missing file, not a backup, a non-empty target)."""
 
 
-class BackupFailed(RuntimeError):
+class BackupFailed(OperativeError):
     """The backup or restore itself failed (the database or a tool refused)."""
 
 

@@ -1,7 +1,9 @@
 """The one clock, and how deadlines are set.
 
 Every piece of code asks :func:`now` for the time, so a test or the demo can replay a past
-year by installing another clock with :func:`use_clock`.
+year by installing another clock with :func:`use_clock`: every timestamp the product writes
+(audit events, documents, approvals, messages and deliveries, steps, records, submissions,
+inbox files) is business time. Only what measures elapsed seconds asks :func:`wall_time`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pendulum
 
+from operative.errors import Invalid
+
 Clock = Callable[[], pendulum.DateTime]
 
 
@@ -29,6 +33,14 @@ _clock: Clock = _system_clock
 def now() -> pendulum.DateTime:
     """The current time in UTC, from the installed clock."""
     return _clock()
+
+
+def wall_time() -> dt.datetime:
+    """The real time in UTC, whatever clock is installed: only for what measures elapsed
+    seconds (a claim's lease, a retry's back-off), which a business clock standing still
+    within a replayed day, or jumping a day at a time, would never let expire or would expire
+    at once. Never for a timestamp a person reads."""
+    return dt.datetime.now(dt.UTC)
 
 
 @contextmanager
@@ -109,11 +121,11 @@ def load_working_calendar(path: Path | None = None) -> WorkingCalendar:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        raise Invalid(f"{path}: not valid TOML ({exc})") from None
     closures: set[dt.date] = set()
     for index, value in enumerate(raw.get("office_closures", [])):
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise ValueError(f"{path}: office_closures[{index}]: expected a date, got {value!r}")
+            raise Invalid(f"{path}: office_closures[{index}]: expected a date, got {value!r}")
         closures.add(value)
     return WorkingCalendar(
         country=str(raw.get("country", "CH")),

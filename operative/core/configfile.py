@@ -9,10 +9,12 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from operative.errors import Invalid
+
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_yaml_model(path: Path, model: type[M], error: type[ValueError]) -> M:
+def load_yaml_model(path: Path, model: type[M], error: type[Invalid]) -> M:
     """``path`` parsed and validated as ``model``; ``error`` (one line) when it cannot be."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -157,3 +157,17 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
         command.upgrade(_alembic_config(engine), "head")
     return before, head
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]]
+) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` of ``rows``, in the session's dialect (PostgreSQL or
+    SQLite), to execute as it is or with ``.returning(...)`` for the rows it did insert."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(rows).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(rows).on_conflict_do_nothing()

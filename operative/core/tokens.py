@@ -14,11 +14,12 @@ import hmac
 import json
 from typing import Any
 
-from operative.core import clock as calendar
+from operative.core import clock
 from operative.core.settings import get_settings
+from operative.errors import Forbidden
 
 
-class TokenError(ValueError):
+class TokenError(Forbidden):
     """A token that is malformed, forged, expired or meant for something else."""
 
 
@@ -44,18 +45,24 @@ def sign(purpose: str, claims: dict[str, Any], *, expires_at: dt.datetime) -> st
 
 def verify(token: str, purpose: str, *, at: dt.datetime | None = None) -> dict[str, Any]:
     """The claims of a valid token for ``purpose``; :class:`TokenError` otherwise."""
+    claims = _signed_claims(token)
+    if not isinstance(claims, dict) or claims.get("p") != purpose:
+        raise TokenError(f"token is not a {purpose} token")
+    now = at or clock.now()
+    if not isinstance(claims.get("exp"), int) or claims["exp"] < now.timestamp():
+        raise TokenError("token has expired")
+    return {name: value for name, value in claims.items() if name not in {"p", "exp"}}
+
+
+def _signed_claims(token: str) -> Any:
+    """What a token's payload decodes to, once its signature holds; :class:`TokenError` if the
+    token is malformed or its signature does not match."""
     payload, dot, signature = token.strip().partition(".")
     if not dot or not payload or not signature:
         raise TokenError("malformed token")
     if not hmac.compare_digest(signature, _signature(payload)):
         raise TokenError("token signature does not match (forged or altered)")
     try:
-        claims = json.loads(_unb64(payload))
+        return json.loads(_unb64(payload))
     except ValueError:
         raise TokenError("malformed token") from None
-    if not isinstance(claims, dict) or claims.get("p") != purpose:
-        raise TokenError(f"token is not a {purpose} token")
-    now = at or calendar.now()
-    if not isinstance(claims.get("exp"), int) or claims["exp"] < now.timestamp():
-        raise TokenError("token has expired")
-    return {name: value for name, value in claims.items() if name not in {"p", "exp"}}

@@ -37,6 +37,7 @@ from apprise.manager_plugins import NotificationManager
 from apprise.plugins import NotifyBase, url_to_dict
 
 from operative.core.settings import get_settings
+from operative.errors import Invalid, NotFound
 from operative.notify import inbox as _inbox  # noqa: F401  (registers the inbox:// scheme)
 from operative.notify.masking import (
     LOGGER_NAME,
@@ -72,11 +73,11 @@ log = logging.getLogger(LOGGER_NAME)
 _plugins: Any = NotificationManager()  # type: ignore[no-untyped-call]
 
 
-class ChannelConfigError(ValueError):
+class ChannelConfigError(Invalid):
     """The Apprise configuration cannot be used as written (bad input: exit code 2)."""
 
 
-class UnknownTarget(LookupError):
+class UnknownTarget(NotFound):
     """No channel is configured for a recipient or a channel name."""
 
 
@@ -168,26 +169,8 @@ def load_channels(path: Path | None = None) -> ChannelConfig:
 def parse_channels(text: str, *, source: str = "apprise.yml") -> ChannelConfig:
     """The channels of an Apprise YAML configuration given as text."""
     install_log_redaction()
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ChannelConfigError(f"{source}:{where} not valid YAML") from None
-    if not isinstance(document, dict):
-        raise ChannelConfigError(f"{source}: expected Apprise YAML (version: 1, urls: ...)")
-    for key, reason in _REFUSED_ROOT_KEYS.items():
-        if key in document:
-            raise ChannelConfigError(f"{source}: {reason}")
-    unknown = sorted(str(key) for key in document if key not in _ROOT_KEYS)
-    if unknown:
-        raise ChannelConfigError(f"{source}: unknown top-level key {unknown[0]!r}")
-    if document.get("version", 1) != 1:
-        raise ChannelConfigError(f"{source}: only Apprise YAML version 1 is supported")
-    urls = document.get("urls")
-    if not isinstance(urls, list) or not urls:
-        raise ChannelConfigError(f"{source}: no urls: entries")
-
+    document = _document(text, source)
+    urls = document["urls"]
     shared = {
         key: _substitute(value, where=f"{source}: {key}:", in_url=False)
         for key, value in document.items()
@@ -199,6 +182,35 @@ def parse_channels(text: str, *, source: str = "apprise.yml") -> ChannelConfig:
         channels.extend(_load_entry(entry, number, shared, asset, source))
     _check_one_channel_per_kind(channels, source)
     return ChannelConfig(source=source, channels=tuple(channels))
+
+
+def _document(text: str, source: str) -> dict[str, Any]:
+    """The YAML document, checked for what operative reads of it (``ChannelConfigError``)."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ChannelConfigError(f"{source}:{where} not valid YAML") from None
+    if not isinstance(document, dict):
+        raise ChannelConfigError(f"{source}: expected Apprise YAML (version: 1, urls: ...)")
+    _check_root(document, source)
+    return document
+
+
+def _check_root(document: dict[str, Any], source: str) -> None:
+    """Top-level keys operative refuses or does not know, another version, no ``urls:``."""
+    for key, reason in _REFUSED_ROOT_KEYS.items():
+        if key in document:
+            raise ChannelConfigError(f"{source}: {reason}")
+    unknown = sorted(str(key) for key in document if key not in _ROOT_KEYS)
+    if unknown:
+        raise ChannelConfigError(f"{source}: unknown top-level key {unknown[0]!r}")
+    if document.get("version", 1) != 1:
+        raise ChannelConfigError(f"{source}: only Apprise YAML version 1 is supported")
+    urls = document.get("urls")
+    if not isinstance(urls, list) or not urls:
+        raise ChannelConfigError(f"{source}: no urls: entries")
 
 
 def _entry_url(entry: Any) -> str:

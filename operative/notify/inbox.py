@@ -12,7 +12,6 @@ the restart) or the whole file (the restart finds it and marks the delivery sent
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ from typing import Any
 
 from apprise.decorators import notify
 
+from operative.core import clock
 from operative.core.settings import get_settings
 from operative.notify.masking import LOGGER_NAME
 
@@ -115,7 +115,7 @@ def deliver(
             "title": title,
             "body": body,
             "type": notify_type,
-            "received_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "received_at": clock.now().isoformat(timespec="seconds"),
             "attachments": _keep_attachments(kwargs.get("attach") or [], directory),
         }
         _write_once(path, json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8"))

@@ -24,12 +24,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative.core import audit
+from operative.core import audit, clock
+from operative.core.db import insert_ignoring_duplicates
 from operative.core.settings import get_settings
-from operative.models import Delivery, DeliveryStatus, Message, utcnow
-from operative.notify.channels import ChannelConfig, load_channels
+from operative.errors import Conflict, Invalid, NotFound
+from operative.models import Delivery, DeliveryStatus, Message
+from operative.notify.channels import Channel, ChannelConfig, load_channels
 from operative.notify.recipients import Recipient, role_recipient
-from operative.notify.templates import Renderer, default_renderer
+from operative.notify.templates import Rendered, Renderer, default_renderer
 
 ESCALATION_ROLE = "secretariat"
 
@@ -74,7 +76,7 @@ def _snapshot(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         try:
             data = source.read_bytes()
         except OSError as exc:
-            raise ValueError(f"attachment {source}: cannot read: {exc.strerror}") from None
+            raise Invalid(f"attachment {source}: cannot read: {exc.strerror}") from None
         digest = hashlib.sha256(data).hexdigest()
         target = store / digest / source.name
         if not target.is_file():
@@ -87,15 +89,7 @@ def _snapshot(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
 
 
 def _insert_ignoring_duplicates(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    table = sa.inspect(model).local_table
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(table).values(rows).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(table).values(rows).on_conflict_do_nothing())
+    session.execute(insert_ignoring_duplicates(session, sa.inspect(model).local_table, rows))
 
 
 def enqueue(
@@ -112,83 +106,28 @@ def enqueue(
     actor: str = "operative",
 ) -> EnqueueResult:
     """Put a message in the outbox for ``recipients``, in the caller's transaction."""
-    key = key.strip()
-    if not key:
-        raise ValueError("a message needs a non-empty key")
-    if not recipients:
-        raise ValueError(f"message {key}: no recipients")
-    refs = [recipient.ref.strip().lower() for recipient in recipients]
-    if len(set(refs)) != len(refs):
-        raise ValueError(f"message {key}: a recipient is listed twice")
-    channels = channels or load_channels()
-    renderer = renderer or default_renderer()
+    key = _checked_key(key, recipients)
     common = dict(context or {})
-
-    planned = []
-    for recipient in recipients:
-        routes = channels.for_recipient(recipient.ref)
-        rendered = renderer.render(
-            kind,
-            language=recipient.language,
-            timezone=recipient.timezone,
-            context={**common, **recipient.context, "recipient": recipient.template_vars()},
-        )
-        for channel in routes:
-            planned.append((recipient, channel, rendered))
-
-    message = session.exec(select(Message).where(Message.key == key)).first()
-    created = message is None
-    if message is None:
-        now = utcnow()
-        _insert_ignoring_duplicates(
-            session,
-            Message,
-            [
-                {
-                    "key": key,
-                    "kind": kind,
-                    "obligation_id": obligation_id,
-                    "context": _jsonable(common),
-                    "attachments": _snapshot(attachments),
-                    "created_at": now,
-                }
-            ],
-        )
-        message = session.exec(select(Message).where(Message.key == key)).one()
-        created = message.created_at == now
-    if message.kind != kind:
-        raise ValueError(f"message key {key!r} is already used by a {message.kind} message")
+    planned = _render_all(
+        kind,
+        recipients,
+        common,
+        channels=channels or load_channels(),
+        renderer=renderer or default_renderer(),
+    )
+    message, created = _message(
+        session,
+        key=key,
+        kind=kind,
+        obligation_id=obligation_id,
+        context=common,
+        attachments=attachments,
+    )
     assert message.id is not None
-
     existing = set(
         session.exec(select(Delivery.idempotency_key).where(Delivery.message_id == message.id))
     )
-    now = utcnow()
-    rows = []
-    for recipient, channel, rendered in planned:
-        delivery_key = idempotency_key(key, recipient.ref, channel.name)
-        if delivery_key in existing:
-            continue
-        rows.append(
-            {
-                "message_id": message.id,
-                "recipient": recipient.ref,
-                "channel": channel.name,
-                "idempotency_key": delivery_key,
-                "language": rendered.language,
-                "timezone": recipient.timezone,
-                "title": rendered.subject,
-                "body": rendered.body,
-                "status": DeliveryStatus.pending.value,
-                "attempts": 0,
-                "failures": 0,
-                "reclaims": 0,
-                "masked_target": channel.masked_url,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+    rows = _delivery_rows(message.id, key, planned, existing)
     if rows:
         _insert_ignoring_duplicates(session, Delivery, rows)
     total = len(session.exec(select(Delivery.id).where(Delivery.message_id == message.id)).all())
@@ -203,6 +142,115 @@ def enqueue(
         )
     session.flush()
     return EnqueueResult(message.id, key, created, added, total)
+
+
+def _checked_key(key: str, recipients: Sequence[Recipient]) -> str:
+    """The message key, stripped (``Invalid`` for no key, no recipient, one listed twice)."""
+    key = key.strip()
+    if not key:
+        raise Invalid("a message needs a non-empty key")
+    if not recipients:
+        raise Invalid(f"message {key}: no recipients")
+    refs = [recipient.ref.strip().lower() for recipient in recipients]
+    if len(set(refs)) != len(refs):
+        raise Invalid(f"message {key}: a recipient is listed twice")
+    return key
+
+
+_Planned = tuple[Recipient, Channel, Rendered]
+
+
+def _render_all(
+    kind: str,
+    recipients: Sequence[Recipient],
+    common: Mapping[str, Any],
+    *,
+    channels: ChannelConfig,
+    renderer: Renderer,
+) -> list[_Planned]:
+    """Every recipient's channels and notice, before anything is written."""
+    planned: list[_Planned] = []
+    for recipient in recipients:
+        routes = channels.for_recipient(recipient.ref)
+        rendered = renderer.render(
+            kind,
+            language=recipient.language,
+            timezone=recipient.timezone,
+            context={**common, **recipient.context, "recipient": recipient.template_vars()},
+        )
+        planned.extend((recipient, channel, rendered) for channel in routes)
+    return planned
+
+
+def _message(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    obligation_id: int | None,
+    context: Mapping[str, Any],
+    attachments: Iterable[str | Path],
+) -> tuple[Message, bool]:
+    """The message with this key, and whether this call created it (``Conflict`` if the key
+    belongs to another kind of message)."""
+    message = session.exec(select(Message).where(Message.key == key)).first()
+    created = message is None
+    if message is None:
+        now = clock.now()
+        _insert_ignoring_duplicates(
+            session,
+            Message,
+            [
+                {
+                    "key": key,
+                    "kind": kind,
+                    "obligation_id": obligation_id,
+                    "context": _jsonable(context),
+                    "attachments": _snapshot(attachments),
+                    "created_at": now,
+                }
+            ],
+        )
+        message = session.exec(select(Message).where(Message.key == key)).one()
+        # Another process may have inserted it first: then it is theirs.
+        created = message.created_at == now
+    if message.kind != kind:
+        raise Conflict(f"message key {key!r} is already used by a {message.kind} message")
+    return message, created
+
+
+def _delivery_rows(
+    message_id: int, key: str, planned: Sequence[_Planned], existing: set[str]
+) -> list[dict[str, Any]]:
+    """The rows of the deliveries not in ``existing`` (idempotency keys already stored)."""
+    now = clock.now()
+    rows = []
+    for recipient, channel, rendered in planned:
+        delivery_key = idempotency_key(key, recipient.ref, channel.name)
+        if delivery_key in existing:
+            continue
+        rows.append(
+            {
+                "message_id": message_id,
+                "recipient": recipient.ref,
+                "channel": channel.name,
+                "idempotency_key": delivery_key,
+                "language": rendered.language,
+                "timezone": recipient.timezone,
+                "title": rendered.subject,
+                "body": rendered.body,
+                "status": DeliveryStatus.pending.value,
+                "attempts": 0,
+                "failures": 0,
+                "reclaims": 0,
+                "masked_target": channel.masked_url,
+                # Due in real time (clock.wall_time), as the dispatcher claims it.
+                "next_attempt_at": clock.wall_time(),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
 
 
 def enqueue_escalation(
@@ -241,17 +289,16 @@ def retry(session: Session, delivery_id: int, *, actor: str = "cli") -> Delivery
     """Give a failed delivery a fresh set of attempts, due now."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
-        raise LookupError(f"no delivery with id {delivery_id}")
+        raise NotFound(f"no delivery with id {delivery_id}")
     if delivery.status != DeliveryStatus.failed:
-        raise ValueError(
+        raise Invalid(
             f"delivery {delivery_id} is {DeliveryStatus(delivery.status).value}: "
             "only a failed delivery is retried"
         )
-    now = utcnow()
     delivery.status = DeliveryStatus.pending
     delivery.failures = 0
-    delivery.next_attempt_at = now
-    delivery.updated_at = now
+    delivery.next_attempt_at = clock.wall_time()
+    delivery.updated_at = clock.now()
     session.add(delivery)
     audit.append(
         session,

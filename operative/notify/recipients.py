@@ -9,12 +9,15 @@ listed in :data:`ROLES`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from operative import i18n
+from operative.errors import NotFound
+from operative.i18n import N_
 from operative.models import Contact, MemberState
 
 GENEVA = "Europe/Zurich"
@@ -23,50 +26,23 @@ NEW_YORK = "America/New_York"
 
 @dataclass(frozen=True)
 class Role:
-    """An internal addressee: its name in each language and where it sits."""
+    """An internal addressee: its name (in English; the catalogs hold its French and Spanish
+    names) and where it sits."""
 
-    names: Mapping[str, str]
+    name: str
     timezone: str = GENEVA
     language: str = "en"
 
+    def name_in(self, language: str) -> str:
+        return i18n.gettext(language, self.name)
+
 
 ROLES: dict[str, Role] = {
-    "director_general": Role(
-        {
-            "en": "Office of the Director General",
-            "fr": "Cabinet du Directeur général",
-            "es": "Oficina del Director General",
-        }
-    ),
-    "chair": Role(
-        {
-            "en": "Chairperson of the Council",
-            "fr": "Présidence du Conseil",
-            "es": "Presidencia del Consejo",
-        }
-    ),
-    "pga_office": Role(
-        {
-            "en": "Office of the President of the General Assembly",
-            "fr": "Bureau du Président de l\u2019Assemblée générale",
-            "es": "Oficina del Presidente de la Asamblea General",
-        },
-        timezone=NEW_YORK,
-    ),
-    "secretariat": Role(
-        {
-            "en": "Governing Bodies Secretariat",
-            "fr": "Secrétariat des organes directeurs",
-            "es": "Secretaría de los órganos rectores",
-        }
-    ),
-    "focal_point": Role(
-        {
-            "en": "Focal point for the High-level Dialogue",
-            "fr": "Point focal pour le Dialogue de haut niveau",
-            "es": "Punto focal para el Diálogo de Alto Nivel",
-        }
-    ),
+    "director_general": Role(N_("Office of the Director General")),
+    "chair": Role(N_("Chairperson of the Council")),
+    "pga_office": Role(N_("Office of the President of the General Assembly"), timezone=NEW_YORK),
+    "secretariat": Role(N_("Governing Bodies Secretariat")),
+    "focal_point": Role(N_("Focal point for the High-level Dialogue")),
 }
 
 
@@ -98,16 +74,26 @@ def _state_name(state: MemberState, language: str) -> str:
 
 def member_state_recipients(session: Session, iso3: Iterable[str] | None = None) -> list[Recipient]:
     """The active Member States (or those listed), each in its language, sorted by code."""
+    contacts = state_contacts(session)
+    return [_state_recipient(state, contacts.get(state.iso3)) for state in _states(session, iso3)]
+
+
+def _states(session: Session, iso3: Iterable[str] | None) -> Sequence[MemberState]:
+    """The active Member States, or those listed (``NotFound`` for one not active)."""
     query = select(MemberState).where(col(MemberState.active)).order_by(col(MemberState.iso3))
     wanted = None if iso3 is None else {code.upper() for code in iso3}
     if wanted is not None:
         query = query.where(col(MemberState.iso3).in_(wanted))
     states = session.exec(query).all()
-    if wanted is not None:
-        missing = wanted - {state.iso3 for state in states}
-        if missing:
-            raise LookupError(f"no active Member State {', '.join(sorted(missing))}")
-    contacts = {
+    missing = set() if wanted is None else wanted - {state.iso3 for state in states}
+    if missing:
+        raise NotFound(f"no active Member State {', '.join(sorted(missing))}")
+    return states
+
+
+def state_contacts(session: Session) -> dict[str, Contact]:
+    """The active contact of each Member State that has one (the mission's own address)."""
+    return {
         contact.member_state_iso3: contact
         for contact in session.exec(
             select(Contact).where(
@@ -116,21 +102,19 @@ def member_state_recipients(session: Session, iso3: Iterable[str] | None = None)
                 col(Contact.role).is_(None),
             )
         )
+        if contact.member_state_iso3 is not None
     }
-    recipients = []
-    for state in states:
-        contact = contacts.get(state.iso3)
-        language = contact.language if contact else state.language
-        recipients.append(
-            Recipient(
-                ref=contact.target_ref if contact else state.iso3,
-                name=_state_name(state, language),
-                language=language,
-                timezone=contact.timezone if contact else GENEVA,
-                iso3=state.iso3,
-            )
-        )
-    return recipients
+
+
+def _state_recipient(state: MemberState, contact: Contact | None) -> Recipient:
+    language = contact.language if contact else state.language
+    return Recipient(
+        ref=contact.target_ref if contact else state.iso3,
+        name=_state_name(state, language),
+        language=language,
+        timezone=contact.timezone if contact else GENEVA,
+        iso3=state.iso3,
+    )
 
 
 def role_recipient(session: Session, role: str) -> Recipient:
@@ -140,9 +124,9 @@ def role_recipient(session: Session, role: str) -> Recipient:
     ).first()
     default = ROLES.get(role)
     if contact is None and default is None:
-        raise LookupError(f"unknown role {role!r} (known: {', '.join(sorted(ROLES))})")
+        raise NotFound(f"unknown role {role!r} (known: {', '.join(sorted(ROLES))})")
     language = contact.language if contact else (default.language if default else "en")
-    name = default.names.get(language, default.names["en"]) if default else role
+    name = default.name_in(language) if default else role
     return Recipient(
         ref=contact.target_ref if contact else role,
         name=contact.name if contact else name,

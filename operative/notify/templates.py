@@ -28,9 +28,11 @@ import jinja2
 from babel import Locale
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_decimal
-from babel.support import Translations
 
+from operative import i18n
 from operative.core.settings import get_settings
+from operative.errors import Invalid
+from operative.i18n import LANGUAGES, locales_dir
 from operative.notify.masking import LOGGER_NAME
 
 KINDS = (
@@ -42,20 +44,11 @@ KINDS = (
     "escalation",
     "transmittal",
 )
-LANGUAGES = ("en", "fr", "es")
-DOMAIN = "operative"
-# The locale used for dates and numbers in each language (British English, as UN bodies write).
-_FORMAT_LOCALES = {"en": "en_GB", "fr": "fr", "es": "es"}
-
 log = logging.getLogger(LOGGER_NAME)
 
 
-class TemplateError(ValueError):
+class TemplateError(Invalid):
     """A message cannot be rendered (unknown kind, missing variable, bad value): bad input."""
-
-
-class CatalogMissing(RuntimeError):
-    """A compiled translation catalog is missing: the installation is incomplete."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +62,6 @@ class Rendered:
 
 def templates_dir() -> Path:
     return get_settings().config_dir / "templates"
-
-
-def locales_dir() -> Path:
-    return get_settings().config_dir / "locales"
 
 
 def _defined(value: Any) -> Any:
@@ -141,23 +130,13 @@ class Renderer:
         environment = self._environments.get(language)
         if environment is not None:
             return environment
-        compiled = self.locales / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
-        if not compiled.is_file():
-            raise CatalogMissing(
-                f"{compiled} is missing: compile the catalogs with "
-                f"`pybabel compile -d {self.locales} -D {DOMAIN}` (.ci/install does)"
-            )
-        translations = Translations.load(str(self.locales), [language], domain=DOMAIN)
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.templates),
-            undefined=jinja2.StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
-            autoescape=False,  # plain-text notices, not HTML
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
+        # A notice must not go out in English to a mission written to in French: a missing
+        # catalog is an incomplete installation (CatalogMissing), not a fallback.
+        catalog = i18n.translations(language, locales=self.locales)
+        # Plain-text notices, not HTML; a user may edit them while the dispatcher runs.
+        environment = i18n.environment(
+            self.templates, language=language, catalog=catalog, html=False, reload=True
         )
-        environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         environment.filters.update(
             date=_date_filter, datetime=_datetime_filter, number=_number_filter
         )
@@ -191,7 +170,7 @@ class Renderer:
         environment = self._environment(used)
         variables = {
             **context,
-            "_locale": Locale.parse(_FORMAT_LOCALES[used]),
+            "_locale": Locale.parse(i18n.FORMAT_LOCALES[used]),
             "_timezone": timezone,
         }
         try:

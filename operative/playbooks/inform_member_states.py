@@ -1,9 +1,10 @@
 """Briefings to Member States (1244 OP1): the monthly cycles, and what each briefing says.
 
 A briefing reports every obligation of a resolution (paragraph, playbook title, status,
-progress, due date) in English, French and Spanish. The translations are the small explicit
-tables below, not machine translation: a playbook added to ``config/playbooks.yaml`` without
-an entry here is shown under its English title in all three versions.
+progress, due date) in English, French and Spanish. The translations are written in the
+``operative`` catalogs (:mod:`operative.i18n`), not machine translation: a playbook added to
+``config/playbooks.yaml`` whose title the catalogs lack is shown under its English title in
+all three versions.
 
 Cycle *k* is the month that starts *k* whole months after the day of adoption (midnight in
 the secretariat's zone); the last cycle is the one running just before the end date (the
@@ -27,6 +28,9 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from sqlmodel import Session, col, select
 
+from operative import i18n
+from operative.errors import Invalid
+from operative.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from operative.models import (
     Approval,
     Contact,
@@ -41,70 +45,29 @@ from operative.register.obligations import is_overdue, load_playbooks
 
 APPROVAL_STEP = "briefing"
 SENT_STEP = "briefing-sent"
-LANGUAGES = ("en", "fr", "es")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
-_FORMAT_LOCALES = {"en": "en_GB", "fr": "fr", "es": "es"}
 
-TOPIC = {
-    "en": "the implementation of resolution No. {number}",
-    "fr": "la mise en œuvre de la résolution n° {number}",
-    "es": "la aplicación de la resolución Nº {number}",
-}
-PARAGRAPH = {"en": "Paragraph", "fr": "Paragraphe", "es": "Párrafo"}
-DUE = {"en": "due {date}", "fr": "échéance le {date}", "es": "plazo: {date}"}
-COLON = {"en": ":", "fr": "\u00a0:", "es": ":"}
+# A briefing's words, in English; their French and Spanish versions are in the catalogs, as
+# are those of the playbook titles of config/playbooks.yaml.
+TOPIC = N_("the implementation of resolution No. %(number)s")
+LINE = N_("Paragraph %(paragraph)s – %(title)s: %(status)s (%(percent)s)")
+DUE = N_("due %(date)s")
+OVERDUE = N_("overdue")
 STATUS = {
-    "en": {
-        ObligationStatus.planned: "not started",
-        ObligationStatus.in_progress: "in progress",
-        ObligationStatus.awaiting_approval: "awaiting approval",
-        ObligationStatus.done: "completed",
-        ObligationStatus.cancelled: "cancelled",
-    },
-    "fr": {
-        ObligationStatus.planned: "pas encore commencé",
-        ObligationStatus.in_progress: "en cours",
-        ObligationStatus.awaiting_approval: "en attente d’approbation",
-        ObligationStatus.done: "achevé",
-        ObligationStatus.cancelled: "annulé",
-    },
-    "es": {
-        ObligationStatus.planned: "no iniciado",
-        ObligationStatus.in_progress: "en curso",
-        ObligationStatus.awaiting_approval: "pendiente de aprobación",
-        ObligationStatus.done: "concluido",
-        ObligationStatus.cancelled: "cancelado",
-    },
-}
-OVERDUE = {"en": "overdue", "fr": "en retard", "es": "atrasado"}
-# English titles come from config/playbooks.yaml; these are their French and Spanish versions.
-TITLES = {
-    "fr": {
-        "inform_member_states": "Tenir les États Membres informés",
-        "migrant_perspectives": "Attention soutenue aux perspectives des migrants",
-        "lead_agency_statement": "Déclaration sur le rôle de chef de file de l’OIM",
-        "national_positions": "Positions nationales des États Membres",
-        "forward_to_pga": "Transmettre la résolution au Président de l’Assemblée générale",
-        "track_obligation": "Suivi d’une obligation",
-    },
-    "es": {
-        "inform_member_states": "Mantener informados a los Estados Miembros",
-        "migrant_perspectives": "Atención sostenida a las perspectivas de los migrantes",
-        "lead_agency_statement": "Declaración sobre el papel rector de la OIM",
-        "national_positions": "Posiciones nacionales de los Estados Miembros",
-        "forward_to_pga": "Transmitir la resolución al Presidente de la Asamblea General",
-        "track_obligation": "Seguimiento de una obligación",
-    },
+    ObligationStatus.planned: N_("not started"),
+    ObligationStatus.in_progress: N_("in progress"),
+    ObligationStatus.awaiting_approval: N_("awaiting approval"),
+    ObligationStatus.done: N_("completed"),
+    ObligationStatus.cancelled: N_("cancelled"),
 }
 
 
-class BriefingError(ValueError):
+class BriefingError(Invalid):
     """A briefing that cannot be scheduled or read back."""
 
 
 def topic(number: str, language: str) -> str:
     """What a briefing is about, as the briefing template's ``topic`` in ``language``."""
-    return TOPIC[language].format(number=number)
+    return i18n.gettext(language, TOPIC) % {"number": number}
 
 
 @dataclass(frozen=True)
@@ -197,18 +160,21 @@ class Briefing:
 
     def text(self, language: str, *, tz: str) -> str:
         """The list of obligations in ``language``, one line each."""
-        locale = _FORMAT_LOCALES[language]
+        locale = i18n.FORMAT_LOCALES[language]
         lines = []
         for item in self.items:
-            title = TITLES.get(language, {}).get(item.playbook, item.title)
-            percent = format_percent(item.progress / 100, locale=locale)
-            line = f"• {PARAGRAPH[language]} {item.paragraph} – {title}{COLON[language]} "
-            line += f"{STATUS[language][item.status]} ({percent})"
+            line = "• " + i18n.gettext(language, LINE) % {
+                "paragraph": item.paragraph,
+                "title": i18n.gettext(language, item.title),
+                "status": i18n.gettext(language, STATUS[item.status]),
+                "percent": format_percent(item.progress / 100, locale=locale),
+            }
             if item.due_at is not None:
                 day = pendulum.instance(item.due_at).in_timezone(tz).date()
-                line += ", " + DUE[language].format(date=format_date(day, "long", locale=locale))
+                due = format_date(day, "long", locale=locale)
+                line += ", " + i18n.gettext(language, DUE) % {"date": due}
                 if item.overdue:
-                    line += f" ({OVERDUE[language]})"
+                    line += f" ({i18n.gettext(language, OVERDUE)})"
             lines.append(line)
         return "\n".join(lines)
 
@@ -306,7 +272,7 @@ def state_languages(session: Session) -> dict[str, str]:
             )
         )
     }
-    languages = {}
+    languages: dict[str, str] = {}
     for state in session.exec(select(MemberState).where(col(MemberState.active))):
         language = contacts.get(state.iso3) or state.language
         languages[state.iso3] = language if language in LANGUAGES else "en"

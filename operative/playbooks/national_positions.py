@@ -11,16 +11,20 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pendulum
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative.core import audit, tokens
-from operative.core import clock as calendar
+from operative.core import audit, clock, tokens
 from operative.core.settings import get_settings
-from operative.models import MemberState, Obligation, Submission
+from operative.errors import Invalid, NotFound, TooLarge, UnsupportedMedia
+from operative.i18n import local_time
+from operative.models import FINISHED, MemberState, Obligation, Submission
+from operative.playbooks import Playbook
 
 PORTAL_PURPOSE = "portal"
 VERDICTS = ("reflects", "partially", "does_not_reflect")
@@ -28,16 +32,53 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = {".pdf", ".txt", ".md", ".docx", ".odt", ".rtf"}
 
 
-class SubmissionError(ValueError):
+class SubmissionError(Invalid):
     """A submission or review that cannot be recorded."""
 
+    # The form was read but its content refused: the web has always answered 422 here.
+    http_status = 422
 
-class UnsupportedFileType(SubmissionError):
+
+class UnsupportedFileType(UnsupportedMedia, SubmissionError):
     """A file of a type not in :data:`ATTACHMENT_TYPES`."""
 
 
-class FileTooLarge(SubmissionError):
+class FileTooLarge(TooLarge, SubmissionError):
     """A file over :data:`MAX_ATTACHMENT_BYTES`."""
+
+
+# Built once, and run on the session's connection: the positions page asks on every view.
+_CAMPAIGN_IDS = (
+    sa.select(col(Obligation.id))
+    .where(col(Obligation.playbook) == Playbook.national_positions)
+    .order_by(col(Obligation.id))
+)
+
+
+def campaign_ids(session: Session) -> list[int]:
+    """The obligations that collect national positions (the campaigns), oldest first."""
+    found = session.connection().execute(_CAMPAIGN_IDS).scalars()
+    return [oid for oid in found if oid is not None]  # a stored row's id is never None
+
+
+def chosen_campaign(found: Sequence[int], obligation_id: int | None) -> int | None:
+    """The campaign to work on among ``found``: ``obligation_id`` (``NotFound`` unless it is
+    one), else the oldest; None when there is none.
+
+    The CLI and the web both choose here, so a command given no ``--obligation`` works on the
+    campaign the positions page shows first (its list names the others).
+    """
+    if obligation_id is not None and obligation_id not in found:
+        raise NotFound(f"obligation {obligation_id} does not collect national positions")
+    return obligation_id if obligation_id is not None else (found[0] if found else None)
+
+
+def campaign(session: Session, obligation_id: int | None = None) -> int:
+    """:func:`chosen_campaign` among the register's campaigns; ``NotFound`` when none."""
+    chosen = chosen_campaign(campaign_ids(session), obligation_id)
+    if chosen is None:
+        raise NotFound("no obligation collects national positions")
+    return chosen
 
 
 def portal_token(obligation_id: int, iso3: str, *, expires_at: dt.datetime) -> str:
@@ -70,7 +111,7 @@ def _member(session: Session, iso3: str) -> MemberState:
 
 def invite(session: Session, obligation_id: int, iso3_codes: list[str]) -> int:
     """Record that these states were invited (once); returns how many were newly invited."""
-    now = calendar.now()
+    now = clock.now()
     existing = {
         row.member_state_iso3: row
         for row in session.exec(select(Submission).where(Submission.obligation_id == obligation_id))
@@ -101,6 +142,48 @@ def _safe_name(name: str) -> str:
     return stem[:100]
 
 
+def _open_campaign(session: Session, obligation_id: int) -> Obligation:
+    """The national positions obligation, if it still takes submissions."""
+    obligation = session.get(Obligation, obligation_id)
+    if obligation is None or obligation.playbook != Playbook.national_positions:
+        raise SubmissionError(f"obligation {obligation_id} does not collect national positions")
+    if obligation.status in FINISHED:
+        raise SubmissionError(
+            f"the national positions campaign (obligation {obligation_id}) is {obligation.status}: "
+            "no submission can be recorded"
+        )
+    return obligation
+
+
+def _store_attachment(obligation_id: int, iso3: str, name: str, data: bytes) -> tuple[str, str]:
+    """Check a submitted file and keep it under the data folder: (its safe name, its path).
+
+    The stored name starts with the content's digest, so the same file sent twice is one file.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix not in ATTACHMENT_TYPES:
+        raise UnsupportedFileType(
+            f"{name}: files of type {suffix or '(none)'} are not accepted "
+            f"(accepted: {', '.join(sorted(ATTACHMENT_TYPES))})"
+        )
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise FileTooLarge(
+            f"{name}: {len(data):,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,}"
+        )
+    if not data:
+        raise SubmissionError(f"{name}: the file is empty")
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    folder = get_settings().data_dir / "submissions" / str(obligation_id) / iso3
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = _safe_name(name)
+    target = folder / f"{digest}-{stored_name}"
+    if not target.exists():
+        temporary = target.with_suffix(target.suffix + ".part")
+        temporary.write_bytes(data)
+        temporary.replace(target)
+    return stored_name, str(target)
+
+
 def submit(
     session: Session,
     obligation_id: int,
@@ -111,44 +194,15 @@ def submit(
     actor: str,
 ) -> Submission:
     """Record (or update) a state's national position: text, a file, or both."""
-    obligation = session.get(Obligation, obligation_id)
-    if obligation is None or obligation.playbook != "national_positions":
-        raise SubmissionError(f"obligation {obligation_id} does not collect national positions")
-    if obligation.status in {"done", "cancelled"}:
-        raise SubmissionError(
-            f"the national positions campaign (obligation {obligation_id}) is {obligation.status}: "
-            "no submission can be recorded"
-        )
+    _open_campaign(session, obligation_id)
     state = _member(session, iso3)
     text = (text or "").strip() or None
     if text is None and attachment is None:
         raise SubmissionError("a national position needs a text or a file")
     stored_name = stored_path = None
     if attachment is not None:
-        name, data = attachment
-        suffix = Path(name).suffix.lower()
-        if suffix not in ATTACHMENT_TYPES:
-            raise UnsupportedFileType(
-                f"{name}: files of type {suffix or '(none)'} are not accepted "
-                f"(accepted: {', '.join(sorted(ATTACHMENT_TYPES))})"
-            )
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            raise FileTooLarge(
-                f"{name}: {len(data):,} bytes is over the limit of {MAX_ATTACHMENT_BYTES:,}"
-            )
-        if not data:
-            raise SubmissionError(f"{name}: the file is empty")
-        digest = hashlib.sha256(data).hexdigest()[:12]
-        folder = get_settings().data_dir / "submissions" / str(obligation_id) / state.iso3
-        folder.mkdir(parents=True, exist_ok=True)
-        stored_name = _safe_name(name)
-        target = folder / f"{digest}-{stored_name}"
-        if not target.exists():
-            temporary = target.with_suffix(target.suffix + ".part")
-            temporary.write_bytes(data)
-            temporary.replace(target)
-        stored_path = str(target)
-    now = calendar.now()
+        stored_name, stored_path = _store_attachment(obligation_id, state.iso3, *attachment)
+    now = clock.now()
     row = session.exec(
         select(Submission)
         .where(
@@ -167,16 +221,16 @@ def submit(
     row.verdict = row.reviewer = None
     row.reviewed_at = None
     row.updated_at = now
-    session.add(row)
-    session.flush()
-    audit.append(
+    return audit.write(
         session,
+        row,
         actor=actor,
         kind="submission.updated" if updated else "submission.received",
-        subject=f"submission:{row.id}",
-        payload={"obligation": obligation_id, "state": state.iso3, "file": stored_name},
+        event=lambda submission: (
+            f"submission:{submission.id}",
+            {"obligation": obligation_id, "state": state.iso3, "file": stored_name},
+        ),
     )
-    return row
 
 
 def review(
@@ -197,7 +251,7 @@ def review(
         )
     row.verdict = verdict
     row.reviewer = reviewer
-    row.reviewed_at = calendar.now()
+    row.reviewed_at = clock.now()
     row.updated_at = row.reviewed_at
     session.add(row)
     audit.append(
@@ -222,6 +276,11 @@ class Summary:
     def unreviewed(self) -> int:
         return self.received - self.reviewed
 
+    @classmethod
+    def empty(cls) -> Summary:
+        """The counts of a campaign that has invited nobody yet (every verdict at zero)."""
+        return cls(0, 0, 0, 0, dict.fromkeys(VERDICTS, 0))
+
 
 def summarise(session: Session, obligation_id: int) -> Summary:
     """Counts of the campaign: invited, reminded, received, reviewed, verdicts."""
@@ -236,28 +295,15 @@ def summarise(session: Session, obligation_id: int) -> Summary:
     )
 
 
-def not_received(session: Session, obligation_id: int) -> list[Submission]:
-    """Invited states that have not sent their position yet."""
-    return list(
-        session.exec(
-            select(Submission)
-            .where(
-                Submission.obligation_id == obligation_id,
-                col(Submission.invited_at).is_not(None),
-                col(Submission.received_at).is_(None),
-            )
-            .order_by(col(Submission.member_state_iso3))
+def mark_reminded(session: Session, submission_ids: list[int], *, at: dt.datetime) -> None:
+    """Stamp the first reminder on each submission; a later stage keeps that date (when to
+    remind is :mod:`operative.reminders`' rule)."""
+    if submission_ids:
+        session.execute(
+            sa.update(Submission)
+            .where(col(Submission.id).in_(submission_ids), col(Submission.reminded_at).is_(None))
+            .values(reminded_at=at)
         )
-    )
-
-
-def mark_reminded(session: Session, rows: list[Submission]) -> None:
-    """Stamp the reminder on each row (once)."""
-    now = calendar.now()
-    for row in rows:
-        if row.reminded_at is None:
-            row.reminded_at = now
-            session.add(row)
 
 
 def active_states(session: Session) -> list[str]:
@@ -288,30 +334,10 @@ def invite_all(session: Session, obligation_id: int) -> list[str]:
     return codes
 
 
-def remind_pending(
-    session: Session, obligation_id: int, *, invited_before: dt.datetime | None = None
-) -> list[str]:
-    """Stamp the reminder on each state invited (before ``invited_before``) that has not
-    answered; returns their codes.
-
-    The stamp comes first, so a run interrupted before the reminder went out sends it on
-    its next attempt to the same states (less any that answered meanwhile).
-    """
-    rows = [
-        row
-        for row in not_received(session, obligation_id)
-        if invited_before is None
-        or (row.invited_at is not None and row.invited_at < invited_before)
-    ]
-    mark_reminded(session, rows)
-    session.flush()
-    return [row.member_state_iso3 for row in rows]
-
-
 def days_left(deadline: dt.datetime, *, at: dt.datetime | None = None) -> int:
     """Calendar days from ``at`` to the deadline, counted in the secretariat's time zone."""
     zone = get_settings().timezone
-    today = pendulum.instance(at or calendar.now()).in_timezone(zone).date()
+    today = pendulum.instance(at or clock.now()).in_timezone(zone).date()
     return (pendulum.instance(deadline).in_timezone(zone).date() - today).days
 
 
@@ -331,7 +357,9 @@ def progress(summary: Summary, *, closed: bool) -> int:
 
 
 def _day(value: dt.datetime | None) -> str:
-    return value.date().isoformat() if value else ""
+    # The local day, as the pages and reports show it: a position received at 00:30 in
+    # Geneva was received that day, not the day before (UTC).
+    return local_time(value, "YYYY-MM-DD")
 
 
 def matrix(session: Session, obligation_id: int) -> list[dict[str, str]]:
@@ -365,13 +393,13 @@ VERDICT_LABELS = {
 
 def summary_markdown(summary: Summary, *, deadline: dt.datetime, closed: bool) -> str:
     """The campaign in a few lines of Markdown, for the run's page and reports."""
-    when = pendulum.instance(deadline).in_timezone(get_settings().timezone)
     state = "closed" if closed else "open"
     share = f"{100 * summary.received / summary.invited:.0f}%" if summary.invited else "0%"
     lines = [
         "# National positions",
         "",
-        f"Deadline {when.format('D MMMM YYYY, HH:mm')} ({when.timezone_name}): {state}.",
+        f"Deadline {local_time(deadline, 'D MMMM YYYY, HH:mm')} ({get_settings().timezone}): "
+        f"{state}.",
         "",
         "| | states |",
         "|---|---:|",

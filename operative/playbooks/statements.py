@@ -1,6 +1,6 @@
 """Texts operative writes in its own words: IOM's statement on its lead-agency role, the note
 that circulates it (en, fr, es), the engagement report, and the short notices of the
-engagement and tracking playbooks.
+engagement playbook (the tracking playbook's reminders are :mod:`operative.reminders`').
 
 Each text is built from the register (the resolution, the paragraph, the dates) and nothing
 else, so the same facts always give the same text: a re-run drafts exactly what was drafted.
@@ -14,14 +14,14 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from operative import i18n
+from operative.i18n import LANGUAGES, N_
 from operative.register.records import Engagement, Gap
+from operative.register.runs import Brief
 
-LANGUAGES = ("en", "fr", "es")
 # Where a resolution names the meeting its paragraph is about; the phrase runs to the next
 # punctuation ("the High-level Dialogue in 2013").
 _EVENT = re.compile(r"\bHigh-level (?:Dialogue|Meeting|Event)\b[^,;:.]*", re.IGNORECASE)
@@ -48,20 +48,15 @@ class Source:
     key_dates: Mapping[str, dt.date] = field(default_factory=dict)
 
     @classmethod
-    def from_info(cls, info: Mapping[str, Any]) -> Source:
-        """From the description of an obligation that a flow's ``begin`` step returns."""
-        resolution = info["resolution"]
-        adopted = resolution.get("adopted_on")
+    def of(cls, brief: Brief) -> Source:
+        """From the brief of an obligation that a playbook run starts with."""
         return cls(
-            body=str(resolution["body"]),
-            number=str(resolution["number"]),
-            paragraph=str(info["paragraph"]),
-            paragraph_text=str(info["paragraph_text"]),
-            adopted_on=dt.date.fromisoformat(adopted) if adopted else None,
-            key_dates={
-                name: dt.date.fromisoformat(day)
-                for name, day in (resolution.get("key_dates") or {}).items()
-            },
+            body=brief.resolution.body,
+            number=brief.resolution.number,
+            paragraph=brief.paragraph,
+            paragraph_text=brief.paragraph_text,
+            adopted_on=brief.resolution.adopted_on,
+            key_dates=brief.resolution.key_dates,
         )
 
     @property
@@ -145,52 +140,29 @@ def lead_agency_statement(source: Source) -> Text:
     return Text(title=title, body="\n\n".join([title, *paragraphs]))
 
 
+# The note circulating the statement, in English; its French and Spanish versions are in the
+# catalogs (:mod:`operative.i18n`).
+_NOTE_TOPIC = N_("IOM's statement on its role as the global lead agency on migration")
+_NOTE_SUMMARY = N_(
+    "The Office of the Director General has approved the statement of the International "
+    "Organization for Migration on its role as the global lead agency on migration, prepared "
+    "as an input pursuant to paragraph %(paragraph)s of Council resolution No. %(number)s. "
+    "The text of the statement follows."
+)
+
+
 def circulation_notes(source: Source, statement: str) -> dict[str, dict[str, str]]:
     """The topic and summary of the briefing that circulates the statement, per language.
 
     The statement follows the summary in English in every language, and the note says so.
     """
-    num, number = source.paragraph, source.number
-    notes = {
-        "en": {
-            "topic": "IOM's statement on its role as the global lead agency on migration",
-            "summary": (
-                "The Office of the Director General has approved the statement of the "
-                "International Organization for Migration on its role as the global lead agency "
-                f"on migration, prepared as an input pursuant to paragraph {num} of Council "
-                f"resolution No. {number}. The text of the statement follows."
-            ),
-        },
-        "fr": {
-            "topic": (
-                "la déclaration de l’OIM sur son rôle d’organisme chef de file mondial pour les "
-                "questions migratoires"
-            ),
-            "summary": (
-                "Le Cabinet du Directeur général a approuvé la déclaration de l’Organisation "
-                "internationale pour les migrations sur son rôle d’organisme chef de file mondial "
-                "pour les questions migratoires, établie à titre de contribution conformément au "
-                f"paragraphe {num} de la résolution n° {number} du Conseil. Le texte de la "
-                "déclaration, en anglais, figure ci-après."
-            ),
-        },
-        "es": {
-            "topic": (
-                "la declaración de la OIM sobre su función de organismo rector mundial en materia "
-                "de migración"
-            ),
-            "summary": (
-                "La Oficina del Director General ha aprobado la declaración de la Organización "
-                "Internacional para las Migraciones sobre su función de organismo rector mundial "
-                "en materia de migración, preparada como contribución de conformidad con el "
-                f"párrafo {num} de la resolución Nº {number} del Consejo. El texto de la "
-                "declaración, en inglés, figura a continuación."
-            ),
-        },
-    }
+    values = {"paragraph": source.paragraph, "number": source.number}
     return {
-        language: {"topic": note["topic"], "summary": f"{note['summary']}\n\n{statement}"}
-        for language, note in notes.items()
+        language: {
+            "topic": i18n.gettext(language, _NOTE_TOPIC),
+            "summary": f"{i18n.gettext(language, _NOTE_SUMMARY) % values}\n\n{statement}",
+        }
+        for language in LANGUAGES
     }
 
 
@@ -255,39 +227,3 @@ def engagement_report(source: Source, record: Engagement) -> Text:
     else:
         lines.append("Attention did not lapse: the cadence was kept throughout the period.")
     return Text(title=title, body="\n".join(lines) + "\n")
-
-
-def tracking_notice(
-    source: Source,
-    *,
-    obligation_id: int,
-    due_at: dt.datetime,
-    at: dt.datetime,
-    timezone: str,
-    declaratory: bool,
-) -> dict[str, str]:
-    """The topic and summary of a reminder (before the deadline) or an overdue notice (after)."""
-    zone = ZoneInfo(timezone)
-    due_local = due_at.astimezone(zone)
-    due_text = f"{english_date(due_local.date())}, {due_local:%H:%M} ({timezone})"
-    closing = (
-        "an affirmation or other evidence of the declaration is recorded"
-        if declaratory
-        else "evidence that the work is done is recorded"
-    )
-    text = _quoted(source.paragraph_text)
-    excerpt = text if len(text) <= 300 else text[:299].rstrip() + "…"
-    if at < due_at:
-        days = (due_local.date() - at.astimezone(zone).date()).days
-        state = f"falls due in {_days(days)}, on {due_text}"
-    else:
-        days = (at.astimezone(zone).date() - due_local.date()).days
-        late = f"{_days(days)} overdue" if days else "overdue"
-        state = f"was due on {due_text} and is {late}"
-    return {
-        "topic": source.reference,
-        "summary": (
-            f"Obligation {obligation_id}, under {source.reference} ({source.body}), {state}. "
-            f"The paragraph reads: “{excerpt}” The obligation is marked done once {closing}."
-        ),
-    }

@@ -16,17 +16,27 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from operative.core import audit, tokens
-from operative.core import clock as calendar
-from operative.models import Approval, User, utcnow
+from operative.core import audit, clock, tokens
+from operative.errors import Conflict, Forbidden, Invalid, NotFound
+from operative.models import Approval, User
 
 DECISION_PURPOSE = "decision"
 DECISION_TOKEN_LIFETIME = dt.timedelta(days=7)
-ROLES = ("viewer", "officer", "approver", "chair", "director_general", "admin")
 
 
-class ApprovalError(ValueError):
-    """A decision that cannot be taken: unknown or decided approval, wrong person, bad token."""
+class ApprovalError(Forbidden):
+    """A decision this person may not take (role, four-eyes), or a decision token refused."""
+
+
+class AlreadyDecided(Conflict):
+    """The approval was decided already."""
+
+
+class NeedsReason(Invalid):
+    """A rejection without a reason."""
+
+    # The form was read, its content refused: the web has always answered 422 here.
+    http_status = 422
 
 
 @dataclass(frozen=True)
@@ -61,33 +71,32 @@ def request(
             existing.flow_run_id = flow_run_id
             session.add(existing)
         return existing
-    approval = Approval(
-        obligation_id=obligation_id,
-        step=step,
-        cycle=cycle,
-        attempt=attempt,
-        role_asked=role,
-        drafted_by=drafted_by,
-        document_id=document_id,
-        flow_run_id=flow_run_id,
-        requested_at=calendar.now(),
-    )
-    session.add(approval)
-    session.flush()
-    audit.append(
+    return audit.write(
         session,
+        Approval(
+            obligation_id=obligation_id,
+            step=step,
+            cycle=cycle,
+            attempt=attempt,
+            role_asked=role,
+            drafted_by=drafted_by,
+            document_id=document_id,
+            flow_run_id=flow_run_id,
+            requested_at=clock.now(),
+        ),
         actor=drafted_by,
         kind="approval.requested",
-        subject=f"approval:{approval.id}",
-        payload={
-            "obligation": obligation_id,
-            "step": step,
-            "cycle": cycle,
-            "attempt": attempt,
-            "role": role,
-        },
+        event=lambda approval: (
+            f"approval:{approval.id}",
+            {
+                "obligation": obligation_id,
+                "step": step,
+                "cycle": cycle,
+                "attempt": attempt,
+                "role": role,
+            },
+        ),
     )
-    return approval
 
 
 def user_roles(session: Session, username: str) -> list[str]:
@@ -109,11 +118,14 @@ def decide(
     """Record a decision after checking role and four-eyes; returns the token for the flow."""
     approval = session.get(Approval, approval_id, with_for_update=True)
     if approval is None:
-        raise ApprovalError(f"no approval {approval_id}")
+        raise NotFound(f"no approval {approval_id}")
     if approval.decision is not None:
-        raise ApprovalError(
+        raise AlreadyDecided(
             f"approval {approval_id} was already {approval.decision} by {approval.decided_by}"
         )
+    reason = " ".join(reason.split())
+    if not approve and not reason:
+        raise NeedsReason("a rejection needs a reason: say what must change")
     roles = user_roles(session, username)
     if approval.role_asked not in roles:
         raise ApprovalError(
@@ -124,10 +136,7 @@ def decide(
         raise ApprovalError(
             f"{username} drafted what approval {approval_id} decides: a second person must decide"
         )
-    reason = " ".join(reason.split())
-    if not approve and not reason:
-        raise ApprovalError("a rejection needs a reason (--reason)")
-    now = calendar.now()
+    now = clock.now()
     approval.decision = "approved" if approve else "rejected"
     approval.decided_by = username
     approval.reason = reason or None
@@ -156,7 +165,7 @@ def decision_token(approval: Approval) -> str:
             "u": approval.decided_by,
             "n": approval.token_nonce,
         },
-        expires_at=utcnow() + DECISION_TOKEN_LIFETIME,
+        expires_at=clock.now() + DECISION_TOKEN_LIFETIME,
     )
 
 
@@ -176,7 +185,7 @@ def decided_waiting(session: Session, *, since: dt.datetime) -> dict[str, tuple[
 def accept(session: Session, approval_id: int, token: str) -> Approval:
     """The decided approval a token speaks for, spent once; :class:`ApprovalError` otherwise."""
     try:
-        claims = tokens.verify(token, DECISION_PURPOSE, at=utcnow())
+        claims = tokens.verify(token, DECISION_PURPOSE, at=clock.now())
     except tokens.TokenError as exc:
         raise ApprovalError(f"decision token refused: {exc}") from None
     approval = session.get(Approval, approval_id, with_for_update=True)
@@ -191,7 +200,7 @@ def accept(session: Session, approval_id: int, token: str) -> Approval:
         or approval.token_nonce != claims.get("n")
     ):
         raise ApprovalError("decision token refused: it does not match the recorded decision")
-    approval.token_used_at = utcnow()
+    approval.token_used_at = clock.now()
     session.add(approval)
     return approval
 
@@ -208,10 +217,10 @@ def pending(session: Session) -> list[Approval]:
 
 
 def get(session: Session, approval_id: int) -> Approval:
-    """An approval by id; :class:`ApprovalError` if there is none."""
+    """An approval by id; :class:`~operative.errors.NotFound` if there is none."""
     approval = session.get(Approval, approval_id)
     if approval is None:
-        raise ApprovalError(f"no approval {approval_id}")
+        raise NotFound(f"no approval {approval_id}")
     return approval
 
 
@@ -220,7 +229,7 @@ def mark_escalated(session: Session, approval_id: int) -> bool:
     approval = get(session, approval_id)
     if approval.escalated_at is not None or approval.decision is not None:
         return False
-    approval.escalated_at = utcnow()
+    approval.escalated_at = clock.now()
     session.add(approval)
     audit.append(
         session,

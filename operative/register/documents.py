@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from operative.core import audit
-from operative.models import Document, utcnow
+from operative.core import audit, clock
+from operative.models import Document
 
 
 def draft(
@@ -31,27 +31,26 @@ def draft(
     ).first()
     if existing is not None:
         return existing
-    document = Document(
-        obligation_id=obligation_id,
-        kind=kind,
-        cycle=cycle,
-        version=version,
-        title=title,
-        body=body,
-        drafted_by=drafted_by,
-        note=note,
-        created_at=utcnow(),
-    )
-    session.add(document)
-    session.flush()
-    audit.append(
+    return audit.write(
         session,
+        Document(
+            obligation_id=obligation_id,
+            kind=kind,
+            cycle=cycle,
+            version=version,
+            title=title,
+            body=body,
+            drafted_by=drafted_by,
+            note=note,
+            created_at=clock.now(),
+        ),
         actor=drafted_by,
         kind="document.drafted",
-        subject=f"obligation:{obligation_id}",
-        payload={"document": document.id, "kind": kind, "cycle": cycle, "version": version},
+        event=lambda document: (
+            f"obligation:{obligation_id}",
+            {"document": document.id, "kind": kind, "cycle": cycle, "version": version},
+        ),
     )
-    return document
 
 
 def versions(session: Session, obligation_id: int, kind: str | None = None) -> list[Document]:

@@ -9,21 +9,22 @@ changed ones that have not started, and cancels those of paragraphs that are gon
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from sqlmodel import Session, col, select
 
-from operative.core import audit
+from operative.core import audit, clock
+from operative.errors import Conflict, Invalid
 from operative.models import (
+    FINISHED,
     Obligation,
     ObligationStatus,
     Paragraph,
     ParagraphKind,
     Resolution,
-    utcnow,
 )
 from operative.register.obligations import (
     ConfigError,
@@ -34,10 +35,10 @@ from operative.register.obligations import (
     transition,
 )
 from operative.resolution import Paragraph as ParsedParagraph
-from operative.resolution import ParsedResolution, SubParagraph
+from operative.resolution import ParsedResolution, SubParagraph, parse_file
 
 
-class IngestConflict(ValueError):
+class IngestConflict(Conflict):
     """The resolution is already registered with a different text."""
 
 
@@ -68,13 +69,13 @@ def sidecar_dates(source: Path) -> dict[str, dt.date]:
 
 
 def parse_date(value: Any, where: str) -> dt.date:
-    """A date from YAML or the command line, or a ValueError naming ``where``."""
+    """A date from YAML or the command line, or an ``Invalid`` naming ``where``."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{where}: not a date (YYYY-MM-DD): {value!r}") from None
+        raise Invalid(f"{where}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _subparagraphs_json(items: tuple[SubParagraph, ...]) -> list[dict[str, Any]]:
@@ -107,44 +108,55 @@ def _same(row: Paragraph, fields: dict[str, Any]) -> bool:
     return all(getattr(row, name) == value for name, value in fields.items() if name != "position")
 
 
+def _derived(
+    paragraph: Paragraph, config: PlaybookConfig, dates: dict[str, dt.date]
+) -> dict[str, Any]:
+    """The obligation fields an operative paragraph implies under the playbooks and key dates."""
+    derived = asdict(
+        derive(
+            config,
+            verb=paragraph.verb,
+            addressee=paragraph.addressee,
+            text=paragraph.text,
+            dates=dates,
+        )
+    )
+    derived["due_at"] = due_instant(derived.pop("due_on"))
+    return derived
+
+
 def _new_obligation(
     paragraph: Paragraph, config: PlaybookConfig, dates: dict[str, dt.date]
 ) -> Obligation:
-    derived = derive(
-        config,
-        verb=paragraph.verb,
-        addressee=paragraph.addressee,
-        text=paragraph.text,
-        dates=dates,
-    )
-    now = utcnow()
+    """The obligation a newly registered operative paragraph starts with."""
+    fields = _derived(paragraph, config, dates)
+    now = clock.now()
     assert paragraph.id is not None
-    return Obligation(
-        paragraph_id=paragraph.id,
-        playbook=derived.playbook,
-        rule=derived.rule,
-        kind=derived.kind,
-        actor_role=derived.actor_role,
-        actor=derived.actor,
-        due_at=due_instant(derived.due_on),
-        created_at=now,
-        updated_at=now,
-    )
+    return Obligation(paragraph_id=paragraph.id, **fields, created_at=now, updated_at=now)
 
 
 def _rederive(
     obligation: Obligation, paragraph: Paragraph, config: PlaybookConfig, dates: dict[str, dt.date]
 ) -> None:
-    fresh = _new_obligation(paragraph, config, dates)
-    if not obligation.reassigned:
-        obligation.playbook, obligation.rule = fresh.playbook, fresh.rule
-    obligation.kind, obligation.actor_role, obligation.actor = (
-        fresh.kind,
-        fresh.actor_role,
-        fresh.actor,
-    )
-    obligation.due_at = fresh.due_at
-    obligation.updated_at = utcnow()
+    """Derive again what an obligation's paragraph implies; a reassignment keeps its playbook."""
+    fresh = _derived(paragraph, config, dates)
+    if obligation.reassigned:
+        del fresh["playbook"], fresh["rule"]
+    for name, value in fresh.items():
+        setattr(obligation, name, value)
+    obligation.updated_at = clock.now()
+
+
+@dataclass(frozen=True)
+class _Ingest:
+    """What every step of one ingest shares."""
+
+    session: Session
+    config: PlaybookConfig
+    key_dates: dict[str, dt.date]
+    actor: str
+    now: dt.datetime
+    result: IngestResult
 
 
 def ingest(
@@ -159,61 +171,116 @@ def ingest(
 ) -> IngestResult:
     """Register ``parsed`` (see the module docstring for what happens when it is known)."""
     config = load_playbooks()
-    existing = session.exec(
-        select(Resolution).where(Resolution.body == parsed.body, Resolution.number == parsed.number)
-    ).first()
-    # Dates given now add to (or correct) those already known; leaving one out keeps it.
-    key_dates = {
-        name: dt.date.fromisoformat(day)
-        for name, day in (existing.key_dates if existing else {}).items()
-    }
-    key_dates.update(dates or {})
-    if parsed.adopted_on:
-        key_dates["adopted"] = parsed.adopted_on
+    existing = _registered(session, parsed)
+    key_dates = _key_dates(existing, parsed, dates or {})
     stored_dates = {name: day.isoformat() for name, day in sorted(key_dates.items())}
     if existing is not None:
         if existing.content_hash == parsed.content_hash and existing.key_dates == stored_dates:
             return IngestResult(existing, "unchanged")
         if not replace:
-            if existing.content_hash == parsed.content_hash:
-                changed = sorted(
-                    name
-                    for name in {*existing.key_dates, *stored_dates}
-                    if existing.key_dates.get(name) != stored_dates.get(name)
-                )
-                raise IngestConflict(
-                    f"{parsed.body} resolution {parsed.number} is registered with other key "
-                    f"dates ({', '.join(changed)}); use --replace to move its deadlines"
-                )
-            raise IngestConflict(
-                f"{parsed.body} resolution {parsed.number} is already registered with a "
-                "different text; use --replace to update it"
-            )
+            raise _conflict(existing, parsed, stored_dates)
     dates_moved = existing is not None and existing.key_dates != stored_dates
+    now = clock.now()
+    resolution = _write_resolution(
+        session,
+        existing,
+        _resolution_fields(parsed, source_name, source_text, stored_dates, now),
+    )
+    job = _Ingest(
+        session,
+        config,
+        key_dates,
+        actor,
+        now,
+        IngestResult(resolution, "replaced" if existing else "created"),
+    )
+    rows = _paragraph_rows(session, resolution)
+    _write_paragraphs(job, parsed, rows, replacing=existing is not None, dates_moved=dates_moved)
+    _withdraw_missing(job, parsed, rows)
+    session.flush()
+    _audit(job, source_name)
+    return job.result
 
-    now = utcnow()
-    fields: dict[str, Any] = {
-        "body": parsed.body,
-        "number": parsed.number,
-        "session": parsed.session,
-        "session_roman": parsed.session_roman,
-        "meeting": parsed.meeting,
-        "symbol": parsed.symbol,
-        "adopted_on": parsed.adopted_on,
-        "title": parsed.title,
-        "language": parsed.language,
-        "preamble_intro": parsed.preamble_intro,
-        "operative_intro": parsed.operative_intro,
-        "content_hash": parsed.content_hash,
-        "work_uri": parsed.work_uri,
-        "expression_uri": parsed.expression_uri,
+
+def _registered(session: Session, parsed: ParsedResolution) -> Resolution | None:
+    """The registered resolution of the same body and number, if there is one."""
+    return session.exec(
+        select(Resolution).where(Resolution.body == parsed.body, Resolution.number == parsed.number)
+    ).first()
+
+
+def _key_dates(
+    existing: Resolution | None, parsed: ParsedResolution, given: dict[str, dt.date]
+) -> dict[str, dt.date]:
+    """The key dates deadlines are set from: those known, then those given, then adoption."""
+    # Dates given now add to (or correct) those already known; leaving one out keeps it.
+    key_dates = {
+        name: dt.date.fromisoformat(day)
+        for name, day in (existing.key_dates if existing else {}).items()
+    }
+    key_dates.update(given)
+    if parsed.adopted_on:
+        key_dates["adopted"] = parsed.adopted_on
+    return key_dates
+
+
+def _conflict(
+    existing: Resolution, parsed: ParsedResolution, stored_dates: dict[str, str]
+) -> IngestConflict:
+    """Why a changed resolution is refused without ``replace``: other key dates or another text."""
+    if existing.content_hash == parsed.content_hash:
+        changed = sorted(
+            name
+            for name in {*existing.key_dates, *stored_dates}
+            if existing.key_dates.get(name) != stored_dates.get(name)
+        )
+        return IngestConflict(
+            f"{parsed.body} resolution {parsed.number} is registered with other key "
+            f"dates ({', '.join(changed)}); use --replace to move its deadlines"
+        )
+    return IngestConflict(
+        f"{parsed.body} resolution {parsed.number} is already registered with a "
+        "different text; use --replace to update it"
+    )
+
+
+# What a registered resolution keeps as parsed; the header's part is also what its document shows.
+_HEADER = ("body", "number", "session", "session_roman", "meeting", "symbol", "adopted_on")
+_COPIED = (
+    *_HEADER,
+    "title",
+    "language",
+    "preamble_intro",
+    "operative_intro",
+    "content_hash",
+    "work_uri",
+    "expression_uri",
+)
+
+
+def _resolution_fields(
+    parsed: ParsedResolution,
+    source_name: str,
+    source_text: str,
+    stored_dates: dict[str, str],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The resolution row's columns for ``parsed`` read from ``source_name``."""
+    return {
+        **{name: getattr(parsed, name) for name in _COPIED},
         "source_name": source_name,
         "source_text": source_text,
         "key_dates": stored_dates,
         "updated_at": now,
     }
+
+
+def _write_resolution(
+    session: Session, existing: Resolution | None, fields: dict[str, Any]
+) -> Resolution:
+    """Insert the resolution row, or update the registered one, and give it its id."""
     if existing is None:
-        resolution = Resolution.model_validate({**fields, "ingested_at": now})
+        resolution = Resolution.model_validate({**fields, "ingested_at": fields["updated_at"]})
     else:
         resolution = existing
         for name, value in fields.items():
@@ -221,90 +288,135 @@ def ingest(
     session.add(resolution)
     session.flush()
     assert resolution.id is not None
+    return resolution
 
-    result = IngestResult(resolution, "replaced" if existing else "created")
-    rows = {
+
+def _paragraph_rows(session: Session, resolution: Resolution) -> dict[str, Paragraph]:
+    """The registered paragraphs of a resolution (withdrawn ones too), by eId."""
+    return {
         row.eid: row
         for row in session.exec(select(Paragraph).where(Paragraph.resolution_id == resolution.id))
     }
-    seen: set[str] = set()
+
+
+def _obligation_of(session: Session, row: Paragraph) -> Obligation | None:
+    """The obligation a paragraph implies, if one was derived."""
+    return session.exec(select(Obligation).where(Obligation.paragraph_id == row.id)).first()
+
+
+def _write_paragraphs(
+    job: _Ingest,
+    parsed: ParsedResolution,
+    rows: dict[str, Paragraph],
+    *,
+    replacing: bool,
+    dates_moved: bool,
+) -> None:
+    """Keep, add or update a row for each paragraph of the text, in the text's order."""
     for position, parsed_paragraph in enumerate((*parsed.preambular, *parsed.operative)):
         fields = _paragraph_fields(parsed_paragraph, position)
-        seen.add(parsed_paragraph.eid)
         row = rows.get(parsed_paragraph.eid)
-        if row is not None and _same(row, fields) and row.withdrawn_at is None:
-            row.position = position
-            session.add(row)
-            if dates_moved and row.kind == ParagraphKind.operative:
-                # Same text, new key dates: deadlines of work not yet started follow them.
-                obligation = session.exec(
-                    select(Obligation).where(Obligation.paragraph_id == row.id)
-                ).first()
-                if obligation is not None and obligation.status == ObligationStatus.planned:
-                    _rederive(obligation, row, config, key_dates)
-                    session.add(obligation)
-            continue
         if row is None:
-            row = Paragraph(resolution_id=resolution.id, **fields)
-            session.add(row)
-            session.flush()
-            if existing:
-                result.added.append(row.eid)
-            if row.kind == ParagraphKind.operative:
-                session.add(_new_obligation(row, config, key_dates))
-            continue
-        for name, value in fields.items():
-            setattr(row, name, value)
-        row.withdrawn_at = None
-        session.add(row)
-        result.changed.append(row.eid)
-        obligation = session.exec(
-            select(Obligation).where(Obligation.paragraph_id == row.id)
-        ).first()
-        if obligation is None and row.kind == ParagraphKind.operative:
-            session.add(_new_obligation(row, config, key_dates))
-        elif obligation is not None and obligation.status == ObligationStatus.planned:
-            _rederive(obligation, row, config, key_dates)
-            session.add(obligation)
+            _add_paragraph(job, fields, replacing=replacing)
+        elif _same(row, fields) and row.withdrawn_at is None:
+            _keep_paragraph(job, row, position, dates_moved=dates_moved)
+        else:
+            _update_paragraph(job, row, fields)
 
+
+def _keep_paragraph(job: _Ingest, row: Paragraph, position: int, *, dates_moved: bool) -> None:
+    """An unchanged paragraph keeps its row and history, at its place in the new text."""
+    row.position = position
+    job.session.add(row)
+    if dates_moved and row.kind == ParagraphKind.operative:
+        # Same text, new key dates: deadlines of work not yet started follow them.
+        _rederive_planned(job, row, _obligation_of(job.session, row))
+
+
+def _add_paragraph(job: _Ingest, fields: dict[str, Any], *, replacing: bool) -> None:
+    """A paragraph new to the register, with the obligation it implies."""
+    assert job.result.resolution.id is not None
+    row = Paragraph(resolution_id=job.result.resolution.id, **fields)
+    job.session.add(row)
+    job.session.flush()
+    if replacing:
+        job.result.added.append(row.eid)
+    if row.kind == ParagraphKind.operative:
+        job.session.add(_new_obligation(row, job.config, job.key_dates))
+
+
+def _update_paragraph(job: _Ingest, row: Paragraph, fields: dict[str, Any]) -> None:
+    """A changed (or withdrawn and now restored) paragraph takes the new text."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.withdrawn_at = None
+    job.session.add(row)
+    job.result.changed.append(row.eid)
+    obligation = _obligation_of(job.session, row)
+    if obligation is None and row.kind == ParagraphKind.operative:
+        job.session.add(_new_obligation(row, job.config, job.key_dates))
+    else:
+        _rederive_planned(job, row, obligation)
+
+
+def _rederive_planned(job: _Ingest, row: Paragraph, obligation: Obligation | None) -> None:
+    """Derive a paragraph's obligation again if its work has not started."""
+    if obligation is not None and obligation.status == ObligationStatus.planned:
+        _rederive(obligation, row, job.config, job.key_dates)
+        job.session.add(obligation)
+
+
+def _withdraw_missing(job: _Ingest, parsed: ParsedResolution, rows: dict[str, Paragraph]) -> None:
+    """Withdraw the registered paragraphs the text no longer has, cancelling their open work."""
+    seen = {paragraph.eid for paragraph in (*parsed.preambular, *parsed.operative)}
     for eid, row in rows.items():
         if eid in seen or row.withdrawn_at is not None:
             continue
-        row.withdrawn_at = now
-        session.add(row)
-        result.withdrawn.append(eid)
-        obligation = session.exec(
-            select(Obligation).where(Obligation.paragraph_id == row.id)
-        ).first()
-        if obligation is not None and obligation.status not in {
-            ObligationStatus.done,
-            ObligationStatus.cancelled,
-        }:
+        row.withdrawn_at = job.now
+        job.session.add(row)
+        job.result.withdrawn.append(eid)
+        obligation = _obligation_of(job.session, row)
+        if obligation is not None and obligation.status not in FINISHED:
             transition(
-                session,
+                job.session,
                 obligation,
                 ObligationStatus.cancelled,
-                actor=actor,
+                actor=job.actor,
                 note=f"paragraph {row.num} withdrawn by a replaced text",
             )
 
-    session.flush()
+
+def _audit(job: _Ingest, source_name: str) -> None:
+    """One audit event for the whole ingest, naming the paragraphs it changed."""
+    result = job.result
     audit.append(
-        session,
-        actor=actor,
+        job.session,
+        actor=job.actor,
         kind=f"resolution.{result.outcome}",
-        subject=f"resolution:{resolution.id}",
+        subject=f"resolution:{result.resolution.id}",
         payload={
-            "body": resolution.body,
-            "number": resolution.number,
+            "body": result.resolution.body,
+            "number": result.resolution.number,
             "source": source_name,
-            "content_hash": resolution.content_hash,
+            "content_hash": result.resolution.content_hash,
             "changed": result.changed,
             "added": result.added,
             "withdrawn": result.withdrawn,
         },
     )
-    return result
+
+
+def ingest_file(session: Session, path: Path, *, actor: str = "cli") -> IngestResult:
+    """Register the resolution in the UTF-8 file ``path``, with the key dates of its sidecar:
+    how the demo (and the tests) put a shipped resolution into a fresh register."""
+    return ingest(
+        session,
+        parse_file(path),
+        source_name=path.name,
+        source_text=path.read_text(encoding="utf-8"),
+        dates=sidecar_dates(path),
+        actor=actor,
+    )
 
 
 def resolution_document(session: Session, resolution: Resolution) -> dict[str, Any]:
@@ -322,53 +434,54 @@ def resolution_document(session: Session, resolution: Resolution) -> dict[str, A
     }
     operative = [p for p in paragraphs if p.kind == ParagraphKind.operative]
     return {
-        "resolution": {
-            "id": resolution.id,
-            "body": resolution.body,
-            "number": resolution.number,
-            "session": resolution.session,
-            "session_roman": resolution.session_roman,
-            "meeting": resolution.meeting,
-            "symbol": resolution.symbol,
-            "adopted_on": resolution.adopted_on.isoformat() if resolution.adopted_on else None,
-            "title": resolution.title,
-            "language": resolution.language,
-            "work_uri": resolution.work_uri,
-            "expression_uri": resolution.expression_uri,
-            "content_hash": resolution.content_hash,
-            "key_dates": resolution.key_dates,
-        },
+        "resolution": _resolution_json(resolution),
         "preambular": [
             {"num": p.num, "verb": p.verb, "text": p.text}
             for p in paragraphs
             if p.kind == ParagraphKind.preambular
         ],
-        "operative": [
-            {
-                "num": p.num,
-                "eid": p.eid,
-                "verb": p.verb,
-                "verb_text": p.verb_text,
-                "addressee": p.addressee,
-                "text": p.text,
-                "subparagraphs": p.subparagraphs,
-            }
-            for p in operative
-        ],
+        "operative": [_operative_json(p) for p in operative],
         "obligations": [
-            {
-                "id": obligations[p.id].id,
-                "paragraph": p.num,
-                "playbook": obligations[p.id].playbook,
-                "kind": obligations[p.id].kind,
-                "actor": obligations[p.id].actor,
-                "actor_role": obligations[p.id].actor_role,
-                "due_at": _iso(obligations[p.id].due_at),
-                "status": obligations[p.id].status,
-            }
-            for p in operative
-            if p.id in obligations
+            _obligation_json(p, obligations[p.id]) for p in operative if p.id in obligations
         ],
+    }
+
+
+# The columns a document shows as stored, in the document's order.
+_RESOLUTION_JSON = (
+    "id",
+    *_HEADER,
+    "title",
+    "language",
+    "work_uri",
+    "expression_uri",
+    "content_hash",
+    "key_dates",
+)
+_OPERATIVE_JSON = ("num", "eid", "verb", "verb_text", "addressee", "text", "subparagraphs")
+_OBLIGATION_JSON = ("playbook", "kind", "actor", "actor_role")
+
+
+def _resolution_json(resolution: Resolution) -> dict[str, Any]:
+    """The resolution's own fields in the document."""
+    document = {name: getattr(resolution, name) for name in _RESOLUTION_JSON}
+    document["adopted_on"] = resolution.adopted_on.isoformat() if resolution.adopted_on else None
+    return document
+
+
+def _operative_json(paragraph: Paragraph) -> dict[str, Any]:
+    """An operative paragraph in the document."""
+    return {name: getattr(paragraph, name) for name in _OPERATIVE_JSON}
+
+
+def _obligation_json(paragraph: Paragraph, obligation: Obligation) -> dict[str, Any]:
+    """The obligation of an operative paragraph in the document."""
+    return {
+        "id": obligation.id,
+        "paragraph": paragraph.num,
+        **{name: getattr(obligation, name) for name in _OBLIGATION_JSON},
+        "due_at": _iso(obligation.due_at),
+        "status": obligation.status,
     }
 
 

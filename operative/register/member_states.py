@@ -12,15 +12,15 @@ import argparse
 import csv
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-Language = Literal["en", "fr", "es"]
+from operative.errors import Invalid
+from operative.i18n import LANGUAGES, Language
 
 # Literal narrowing without casts: a value read from a file is a Language only if it is a key here.
-_LANGUAGES: dict[str, Language] = {"en": "en", "fr": "fr", "es": "es"}
+_LANGUAGES: dict[str, Language] = {language: language for language in LANGUAGES}
 
 COLUMNS: tuple[str, ...] = (
     "iso3",
@@ -226,7 +226,7 @@ def build_rows(source_csv: Path, members_2012: Path) -> list[MemberStateRow]:
             )
         )
     if missing:
-        raise ValueError(
+        raise Invalid(
             f"no French or Spanish name (neither pycountry/Babel nor an override) for: "
             f"{', '.join(missing)}"
         )
@@ -236,24 +236,35 @@ def build_rows(source_csv: Path, members_2012: Path) -> list[MemberStateRow]:
 def _read_source(path: Path) -> dict[str, tuple[str, int | None]]:
     """`iom_member_states.csv` as iso3 -> (English name, year the current membership began)."""
     result: dict[str, tuple[str, int | None]] = {}
+    for where, record in _csv_records(path, _SOURCE_COLUMNS):
+        iso3, name, year, _note = record
+        _check_iso3(iso3, result, where)
+        if not name.strip():
+            raise Invalid(f"{where}: {iso3} has no name")
+        result[iso3] = (name, _parse_year(year, where))
+    return result
+
+
+def _csv_records(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, list[str]]]:
+    """The records of a CSV file with the header ``columns``, each with its "path:line"."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
-        if header is None or tuple(header) != _SOURCE_COLUMNS:
-            raise ValueError(f"{path}:1: header must be {','.join(_SOURCE_COLUMNS)}")
+        if header is None or tuple(header) != columns:
+            raise Invalid(f"{path}:1: header must be {','.join(columns)}")
         for record in reader:
             where = f"{path}:{reader.line_num}"
-            if len(record) != len(_SOURCE_COLUMNS):
-                raise ValueError(f"{where}: expected {len(_SOURCE_COLUMNS)} fields")
-            iso3, name, year, _note = record
-            if not _ISO3.fullmatch(iso3):
-                raise ValueError(f"{where}: iso3 {iso3!r} is not three upper-case letters")
-            if iso3 in result:
-                raise ValueError(f"{where}: duplicate iso3 {iso3}")
-            if not name.strip():
-                raise ValueError(f"{where}: {iso3} has no name")
-            result[iso3] = (name, _parse_year(year, where))
-    return result
+            if len(record) != len(columns):
+                raise Invalid(f"{where}: expected {len(columns)} fields, got {len(record)}")
+            yield where, record
+
+
+def _check_iso3(iso3: str, seen: Container[str], where: str) -> None:
+    """Refuse a code that is not three upper-case letters, or one already listed."""
+    if not _ISO3.fullmatch(iso3):
+        raise Invalid(f"{where}: iso3 {iso3!r} is not three upper-case letters")
+    if iso3 in seen:
+        raise Invalid(f"{where}: duplicate iso3 {iso3}")
 
 
 def _read_members_2012(path: Path, source: dict[str, tuple[str, int | None]]) -> set[str]:
@@ -267,16 +278,16 @@ def _read_members_2012(path: Path, source: dict[str, tuple[str, int | None]]) ->
             where = f"{path}:{number}"
             fields = line.split("\t")
             if len(fields) != 3:
-                raise ValueError(f"{where}: expected iso3<TAB>name<TAB>basis")
+                raise Invalid(f"{where}: expected iso3<TAB>name<TAB>basis")
             iso3, name = fields[0], fields[1]
             # The file says no member has left since 2012, so every code must still be in the
             # current list; the name check catches a code typed for the wrong state (PRK for KOR).
             if iso3 not in source:
-                raise ValueError(f"{where}: {iso3} is not a current Member State")
+                raise Invalid(f"{where}: {iso3} is not a current Member State")
             if source[iso3][0] != name:
-                raise ValueError(f"{where}: {iso3} is {source[iso3][0]!r}, not {name!r}")
+                raise Invalid(f"{where}: {iso3} is {source[iso3][0]!r}, not {name!r}")
             if iso3 in members:
-                raise ValueError(f"{where}: duplicate iso3 {iso3}")
+                raise Invalid(f"{where}: duplicate iso3 {iso3}")
             members.add(iso3)
     return members
 
@@ -285,7 +296,7 @@ def _parse_year(text: str, where: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or len(text) != 4:
-        raise ValueError(f"{where}: joined_year {text!r} is not a four-digit year")
+        raise Invalid(f"{where}: joined_year {text!r} is not a four-digit year")
     return int(text)
 
 
@@ -310,45 +321,37 @@ def write_csv(rows: Iterable[MemberStateRow], path: Path) -> None:
 
 
 def read_csv(path: Path = SHIPPED_CSV) -> list[MemberStateRow]:
-    """Read and validate a Member States CSV; errors are `ValueError("path:line: reason")`."""
+    """Read and validate a Member States CSV; errors are `Invalid("path:line: reason")`."""
     rows: list[MemberStateRow] = []
     seen: set[str] = set()
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(header) != COLUMNS:
-            raise ValueError(f"{path}:1: header must be {','.join(COLUMNS)}")
-        for record in reader:
-            where = f"{path}:{reader.line_num}"
-            if len(record) != len(COLUMNS):
-                raise ValueError(f"{where}: expected {len(COLUMNS)} fields, got {len(record)}")
-            iso3, name_en, name_fr, name_es, language, year, in_2012 = record
-            if not _ISO3.fullmatch(iso3):
-                raise ValueError(f"{where}: iso3 {iso3!r} is not three upper-case letters")
-            if iso3 in seen:
-                raise ValueError(f"{where}: duplicate iso3 {iso3}")
-            seen.add(iso3)
-            for column, name in (("name_en", name_en), ("name_fr", name_fr), ("name_es", name_es)):
-                if not name.strip():
-                    raise ValueError(f"{where}: {iso3} has an empty {column}")
-            lang = _LANGUAGES.get(language)
-            if lang is None:
-                raise ValueError(f"{where}: language {language!r} is not one of en, fr, es")
-            member_in_2012 = _BOOLEANS.get(in_2012)
-            if member_in_2012 is None:
-                raise ValueError(f"{where}: member_in_2012 {in_2012!r} is not true or false")
-            rows.append(
-                MemberStateRow(
-                    iso3=iso3,
-                    name_en=name_en,
-                    name_fr=name_fr,
-                    name_es=name_es,
-                    language=lang,
-                    joined_year=_parse_year(year, where),
-                    member_in_2012=member_in_2012,
-                )
-            )
+    for where, record in _csv_records(path, COLUMNS):
+        _check_iso3(record[0], seen, where)
+        seen.add(record[0])
+        rows.append(_member_state(record, where))
     return rows
+
+
+def _member_state(record: list[str], where: str) -> MemberStateRow:
+    """One row of a Member States CSV, its names, language and booleans checked."""
+    iso3, name_en, name_fr, name_es, language, year, in_2012 = record
+    for column, name in (("name_en", name_en), ("name_fr", name_fr), ("name_es", name_es)):
+        if not name.strip():
+            raise Invalid(f"{where}: {iso3} has an empty {column}")
+    lang = _LANGUAGES.get(language)
+    if lang is None:
+        raise Invalid(f"{where}: language {language!r} is not one of en, fr, es")
+    member_in_2012 = _BOOLEANS.get(in_2012)
+    if member_in_2012 is None:
+        raise Invalid(f"{where}: member_in_2012 {in_2012!r} is not true or false")
+    return MemberStateRow(
+        iso3=iso3,
+        name_en=name_en,
+        name_fr=name_fr,
+        name_es=name_es,
+        language=lang,
+        joined_year=_parse_year(year, where),
+        member_in_2012=member_in_2012,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -369,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     try:
         rows = build_rows(source / SOURCE_FILE, source / MEMBERS_2012_FILE)
-    except (OSError, ValueError) as exc:
+    except (OSError, Invalid) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_csv(rows, out)

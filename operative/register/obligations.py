@@ -5,9 +5,7 @@ moved through their lifecycle in one place, and reassigned by the secretariat.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,13 +16,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col
 
-from operative.core import audit
-from operative.core import clock as calendar
+from operative.core import audit, clock
 from operative.core.configfile import load_yaml_model
 from operative.core.settings import get_settings
-from operative.models import Obligation, ObligationStatus, utcnow
+from operative.errors import Conflict, Invalid, NotFound
+from operative.models import FINISHED, Obligation, ObligationStatus
+from operative.playbooks import Playbook
 
-GENERIC_PLAYBOOK = "track_obligation"
+GENERIC_PLAYBOOK = Playbook.track_obligation
 
 # The lifecycle of DESIGN §3: planned → in_progress ⇄ awaiting_approval → done, or cancelled.
 TRANSITIONS: dict[ObligationStatus, frozenset[ObligationStatus]] = {
@@ -40,11 +39,11 @@ TRANSITIONS: dict[ObligationStatus, frozenset[ObligationStatus]] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(Invalid):
     """The playbook configuration is not usable; the message names the offending key."""
 
 
-class LifecycleError(ValueError):
+class LifecycleError(Conflict):
     """A status change the lifecycle does not allow."""
 
 
@@ -108,7 +107,9 @@ class PlaybookConfig(BaseModel):
 
     def model_post_init(self, _context: Any) -> None:
         if GENERIC_PLAYBOOK not in self.playbooks:
-            raise ValueError(f"playbooks: the generic playbook {GENERIC_PLAYBOOK!r} is missing")
+            raise ValueError(
+                f"playbooks: the generic playbook {GENERIC_PLAYBOOK.value!r} is missing"
+            )
         for index, rule in enumerate(self.rules):
             if rule.playbook not in self.playbooks:
                 raise ValueError(
@@ -162,9 +163,9 @@ def _matches(rule: Rule, verb: str | None, addressee: str | None, text: str) -> 
 def _due_on(due: DueRule, dates: dict[str, dt.date], fallback: DueRule) -> dt.date | None:
     anchor = dates.get(due.anchor)
     if anchor is not None:
-        return calendar.shift_days(anchor, due.days)
+        return clock.shift_days(anchor, due.days)
     base = dates.get(fallback.anchor)
-    return calendar.shift_days(base, fallback.days) if base else None
+    return clock.shift_days(base, fallback.days) if base else None
 
 
 def derive(
@@ -205,17 +206,14 @@ def due_instant(day: dt.date | None) -> dt.datetime | None:
     if day is None:
         return None
     settings = get_settings()
-    return calendar.deadline(day, at=settings.due_time, tz=settings.timezone)
+    return clock.deadline(day, at=settings.due_time, tz=settings.timezone)
 
 
 def is_overdue(obligation: Obligation, at: dt.datetime | None = None) -> bool:
     """Past its deadline and not finished; derived, never stored."""
-    if obligation.due_at is None or obligation.status in {
-        ObligationStatus.done,
-        ObligationStatus.cancelled,
-    }:
+    if obligation.due_at is None or obligation.status in FINISHED:
         return False
-    return obligation.due_at < (at or calendar.now())
+    return obligation.due_at < (at or clock.now())
 
 
 def transition(
@@ -230,7 +228,7 @@ def transition(
     obligation.status = to
     if to is ObligationStatus.done:
         obligation.progress = 100
-    obligation.updated_at = utcnow()
+    obligation.updated_at = clock.now()
     session.add(obligation)
     audit.append(
         session,
@@ -248,18 +246,18 @@ def reassign(
     config = load_playbooks()
     if playbook not in config.playbooks:
         known = ", ".join(sorted(config.playbooks))
-        raise ValueError(f"unknown playbook {playbook!r} (known: {known})")
+        raise Invalid(f"unknown playbook {playbook!r} (known: {known})")
     obligation = session.get(Obligation, obligation_id)
     if obligation is None:
-        raise LookupError(f"no obligation {obligation_id}")
-    if obligation.status in {ObligationStatus.done, ObligationStatus.cancelled}:
+        raise NotFound(f"no obligation {obligation_id}")
+    if obligation.status in FINISHED:
         raise LifecycleError(
             f"obligation {obligation_id} is {obligation.status}: nothing to reassign"
         )
     before = obligation.playbook
     obligation.playbook = playbook
     obligation.reassigned = True
-    obligation.updated_at = utcnow()
+    obligation.updated_at = clock.now()
     session.add(obligation)
     audit.append(
         session,
@@ -291,135 +289,43 @@ def set_progress(session: Session, obligation: Obligation, percent: int) -> None
     session.execute(
         sa.update(Obligation)
         .where(col(Obligation.id) == obligation.id, col(Obligation.progress) < percent)
-        .values(progress=percent, updated_at=utcnow())
+        .values(progress=percent, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
     session.refresh(obligation, ["progress", "updated_at"])
 
 
-# One active run per obligation: the run lease.
-#
-# A run claims the obligation when it starts and releases it when it ends; a second run
-# finds it held and stops at once. Whether a holder is still active is the caller's question
-# to Prefect (the core imports no Prefect): a run in a final state, or unknown to the server,
-# is not; nor is a run that needs its process (running, or paused in-process) when that
-# process is gone from this host, which is how a SIGKILLed `operative run` leaves things —
-# Prefect still shows it running, since nothing was left to say otherwise.
-
-
-@dataclass(frozen=True)
-class RunHolder:
-    """The run holding an obligation's lease."""
-
-    run_id: str
-    since: dt.datetime | None
-    process: str | None
-
-
-def _start_ticks(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot), or None if it is gone or a zombie.
-
-    With the pid alone, a pid reused by a later process would pass for the holder.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return None
-    # The command name, in parentheses, may hold spaces: split after its closing one.
-    fields = stat.rpartition(")")[2].split()
-    state, start = fields[0], fields[19]
-    return None if state in {"Z", "X"} else start
-
-
-def this_process() -> str:
-    """This process as a lease names it: ``host:pid:start``."""
-    return process_name(os.getpid())
-
-
-def process_name(pid: int) -> str:
-    """A process of this host as ``host:pid:start``: the start time tells it from a later
-    process given the same pid."""
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
-
-
-def _liveness(process: str | None) -> bool | None:
-    """Whether the process a lease names still runs: None when this host cannot tell."""
-    if not process:
-        return None
-    host, _, rest = process.partition(":")
-    pid_text, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    pid = int(pid_text)
-    if Path("/proc").is_dir():
-        found = _start_ticks(pid)
-        return found is not None and (not start or found == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def process_gone(process: str | None) -> bool:
-    """Whether the process a lease names is known to have ended (only its host can tell)."""
-    return _liveness(process) is False
-
-
-def process_alive(process: str | None) -> bool:
-    """Whether the process a lease names is known to run still (only its host can tell)."""
-    return _liveness(process) is True
-
-
-def claim_run(
-    session: Session,
-    obligation_id: int,
-    run_id: str,
+def next_action(
+    status: str,
+    playbook: str,
     *,
-    process: str,
-    replacing: str | None = None,
-) -> bool:
-    """Make ``run_id`` the obligation's active run; False if another run holds it.
+    approval: tuple[int, str, str] | None = None,
+    failed: int = 0,
+    positions: tuple[int, int, int] = (0, 0, 0),
+) -> str:
+    """What has to happen next for an obligation, in a few words for the secretariat.
 
-    One conditional UPDATE, so two runs cannot both win: on PostgreSQL the second waits for
-    the first's row lock and then finds the lease taken; on SQLite ``BEGIN IMMEDIATE`` has
-    serialised them already. Without ``replacing``, the lease is claimed when free or held by
-    this same run (a suspended run resumed runs again from the top); with it, only from that
-    holder, which the caller found no longer active.
+    ``approval`` is the first decision it waits for (approval id, step, role asked),
+    ``failed`` how many of its deliveries failed, ``positions`` its national positions
+    (invited, received, received but not reviewed).
     """
-    holder = col(Obligation.active_run_id)
-    allowed = holder == replacing if replacing else sa.or_(holder.is_(None), holder == run_id)
-    claimed = session.execute(
-        sa.update(Obligation)
-        .where(col(Obligation.id) == obligation_id, allowed)
-        .values(active_run_id=run_id, active_since=utcnow(), active_process=process)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def release_run(session: Session, obligation_id: int, run_id: str) -> bool:
-    """Free the lease if ``run_id`` holds it; False if it did not (refused, or taken over)."""
-    released = session.execute(
-        sa.update(Obligation)
-        .where(col(Obligation.id) == obligation_id, col(Obligation.active_run_id) == run_id)
-        .values(active_run_id=None, active_since=None, active_process=None)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(released.rowcount == 1)  # type: ignore[attr-defined]
-
-
-def run_holder(session: Session, obligation_id: int) -> RunHolder | None:
-    """The run holding the obligation's lease, as committed now."""
-    row = session.execute(
-        sa.select(
-            col(Obligation.active_run_id),
-            col(Obligation.active_since),
-            col(Obligation.active_process),
-        ).where(col(Obligation.id) == obligation_id)
-    ).one_or_none()
-    if row is None or row[0] is None:
-        return None
-    return RunHolder(run_id=row[0], since=row[1], process=row[2])
+    state = ObligationStatus(status)
+    if state is ObligationStatus.cancelled:
+        return "None: cancelled"
+    if approval is not None:
+        number, step, role = approval
+        return f"Decision by {role.replace('_', ' ')} ({step}, approval {number})"
+    if failed:
+        return f"Retry {failed} failed {'delivery' if failed == 1 else 'deliveries'}"
+    if state is ObligationStatus.done:
+        return "None: done"
+    if state is ObligationStatus.planned:
+        return f"Start the {playbook} flow"
+    if playbook == Playbook.national_positions:
+        invited, received, unreviewed = positions
+        if unreviewed:
+            return f"Review {unreviewed} received national positions"
+        return f"Collect national positions ({received} of {invited} received)"
+    if state is ObligationStatus.awaiting_approval:
+        return "Run the flow again: the decision is in the register"
+    return f"Run the {playbook} flow again to carry on"

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from operative.core import audit
-from operative.core import clock as calendar
+from operative.core import audit, clock
+from operative.errors import Invalid, NotFound
 from operative.models import Activity, Obligation, Record
+from operative.playbooks import Playbook
 
 RECORD_KINDS = ("acknowledgement", "usage", "affirmation", "evidence", "note", "revision")
 ACTIVITY_KINDS = (
@@ -29,7 +30,7 @@ ACTIVITY_KINDS = (
 def _obligation(session: Session, obligation_id: int) -> Obligation:
     obligation = session.get(Obligation, obligation_id)
     if obligation is None:
-        raise LookupError(f"no obligation {obligation_id}")
+        raise NotFound(f"no obligation {obligation_id}")
     return obligation
 
 
@@ -46,30 +47,29 @@ def add_record(
     """Record a fact against an obligation."""
     _obligation(session, obligation_id)
     if kind not in RECORD_KINDS:
-        raise ValueError(f"record kind {kind!r}: expected one of {', '.join(RECORD_KINDS)}")
+        raise Invalid(f"record kind {kind!r}: expected one of {', '.join(RECORD_KINDS)}")
     text = " ".join(text.split())
     if not text:
-        raise ValueError("a record needs a text")
-    now = calendar.now()
-    record = Record(
-        obligation_id=obligation_id,
-        kind=kind,
-        text=text,
-        reference=reference,
-        occurred_at=occurred_at or now,
-        recorded_by=actor,
-        recorded_at=now,
-    )
-    session.add(record)
-    session.flush()
-    audit.append(
+        raise Invalid("a record needs a text")
+    now = clock.now()
+    return audit.write(
         session,
+        Record(
+            obligation_id=obligation_id,
+            kind=kind,
+            text=text,
+            reference=reference,
+            occurred_at=occurred_at or now,
+            recorded_by=actor,
+            recorded_at=now,
+        ),
         actor=actor,
         kind=f"record.{kind}",
-        subject=f"obligation:{obligation_id}",
-        payload={"record": record.id, "text": text, "reference": reference},
+        event=lambda record: (
+            f"obligation:{obligation_id}",
+            {"record": record.id, "text": text, "reference": reference},
+        ),
     )
-    return record
 
 
 def records(session: Session, obligation_id: int, kind: str | None = None) -> list[Record]:
@@ -93,42 +93,41 @@ def add_activity(
 ) -> Activity:
     """Log an engagement activity for the migrants' perspectives obligation."""
     obligation = _obligation(session, obligation_id)
-    if obligation.playbook != "migrant_perspectives":
-        raise ValueError(f"obligation {obligation_id} does not log engagement activities")
+    if obligation.playbook != Playbook.migrant_perspectives:
+        raise Invalid(f"obligation {obligation_id} does not log engagement activities")
     if kind not in ACTIVITY_KINDS:
-        raise ValueError(f"activity kind {kind!r}: expected one of {', '.join(ACTIVITY_KINDS)}")
+        raise Invalid(f"activity kind {kind!r}: expected one of {', '.join(ACTIVITY_KINDS)}")
     title = " ".join(title.split())
     if not title:
-        raise ValueError("an activity needs a title")
+        raise Invalid("an activity needs a title")
     if evidence_url and not evidence_url.startswith(("https://", "http://")):
-        raise ValueError(f"evidence {evidence_url!r}: expected an http(s) link")
-    if occurred_on > calendar.now().date():
-        raise ValueError(f"activity date {occurred_on} is in the future")
-    activity = Activity(
-        obligation_id=obligation_id,
-        occurred_on=occurred_on,
-        kind=kind,
-        title=title,
-        migrants_spoke=migrants_spoke,
-        evidence_url=evidence_url,
-        recorded_by=actor,
-        recorded_at=calendar.now(),
-    )
-    session.add(activity)
-    session.flush()
-    audit.append(
+        raise Invalid(f"evidence {evidence_url!r}: expected an http(s) link")
+    if occurred_on > clock.now().date():
+        raise Invalid(f"activity date {occurred_on} is in the future")
+    return audit.write(
         session,
+        Activity(
+            obligation_id=obligation_id,
+            occurred_on=occurred_on,
+            kind=kind,
+            title=title,
+            migrants_spoke=migrants_spoke,
+            evidence_url=evidence_url,
+            recorded_by=actor,
+            recorded_at=clock.now(),
+        ),
         actor=actor,
         kind="activity.recorded",
-        subject=f"obligation:{obligation_id}",
-        payload={
-            "activity": activity.id,
-            "on": occurred_on.isoformat(),
-            "kind": kind,
-            "migrants_spoke": migrants_spoke,
-        },
+        event=lambda activity: (
+            f"obligation:{obligation_id}",
+            {
+                "activity": activity.id,
+                "on": occurred_on.isoformat(),
+                "kind": kind,
+                "migrants_spoke": migrants_spoke,
+            },
+        ),
     )
-    return activity
 
 
 @dataclass(frozen=True)
@@ -203,9 +202,9 @@ def engagement(
 ) -> Engagement:
     """The activities between ``since`` and ``until`` (inclusive) and the lapses of cadence."""
     if weeks < 1:
-        raise ValueError(f"a cadence of {weeks} weeks: expected at least 1")
+        raise Invalid(f"a cadence of {weeks} weeks: expected at least 1")
     if until < since:
-        raise ValueError(f"period from {since} to {until}: it ends before it starts")
+        raise Invalid(f"period from {since} to {until}: it ends before it starts")
     within = tuple(a for a in activities(session, obligation_id) if since <= a.occurred_on <= until)
     return Engagement(
         since=since,

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from operative.models import StepRecord, utcnow
+from operative.core import clock
+from operative.models import StepRecord
 
 
 def find(session: Session, obligation_id: int, step: str, cycle: int = 0) -> StepRecord | None:
@@ -39,7 +40,7 @@ def record(
         obligation_id=obligation_id,
         step=step,
         cycle=cycle,
-        completed_at=utcnow(),
+        completed_at=clock.now(),
         result=result or {},
     )
     session.add(row)

@@ -7,8 +7,8 @@ import re
 from sqlmodel import Session, col, select
 
 from operative.core import audit
-from operative.models import User
-from operative.register.approvals import ROLES
+from operative.errors import Invalid
+from operative.models import USER_ROLES, User
 
 _USERNAME = re.compile(r"[a-z][a-z0-9._-]{1,39}")
 
@@ -23,18 +23,7 @@ def add_user(
     actor: str = "cli",
 ) -> User:
     """Create a user, or update the name and roles of an existing one."""
-    if not _USERNAME.fullmatch(username):
-        raise ValueError(
-            f"username {username!r}: 2-40 characters, lower-case letters, digits, '.', '_' or '-',"
-            " starting with a letter"
-        )
-    unknown = [role for role in roles if role not in ROLES]
-    if unknown or not roles:
-        raise ValueError(
-            f"role {unknown[0]!r} is not one of {', '.join(ROLES)}"
-            if unknown
-            else f"give {username} at least one role ({', '.join(ROLES)})"
-        )
+    _check(username, roles)
     user = session.exec(select(User).where(User.username == username)).first()
     created = user is None
     if user is None:
@@ -45,22 +34,34 @@ def add_user(
         user.active = True
     if password is not None:
         user.password_hash = hash_password(password)
-    session.add(user)
-    session.flush()
-    audit.append(
+    return audit.write(
         session,
+        user,
         actor=actor,
         kind="user.created" if created else "user.updated",
-        subject=f"user:{username}",
-        payload={"roles": user.roles},
+        event=lambda user: (f"user:{username}", {"roles": user.roles}),
     )
-    return user
+
+
+def _check(username: str, roles: list[str]) -> None:
+    """Refuse (:class:`~operative.errors.Invalid`) a malformed username, an unknown role or
+    no role at all."""
+    if not _USERNAME.fullmatch(username):
+        raise Invalid(
+            f"username {username!r}: 2-40 characters, lower-case letters, digits, '.', '_' or '-',"
+            " starting with a letter"
+        )
+    unknown = [role for role in roles if role not in USER_ROLES]
+    if unknown:
+        raise Invalid(f"role {unknown[0]!r} is not one of {', '.join(USER_ROLES)}")
+    if not roles:
+        raise Invalid(f"give {username} at least one role ({', '.join(USER_ROLES)})")
 
 
 def hash_password(password: str) -> str:
     """An argon2 hash of ``password``."""
     if len(password) < 8:
-        raise ValueError("a password needs at least 8 characters")
+        raise Invalid("a password needs at least 8 characters")
     from pwdlib import PasswordHash
 
     return PasswordHash.recommended().hash(password)

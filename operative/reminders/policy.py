@@ -1,11 +1,16 @@
 """Reminder policy and plan: which reminder is due for a deadline, now, and to whom.
 
+``config/reminders.yaml``, read here, is the only rule of when anyone is reminded: the hourly
+sweep and every playbook run ask :func:`due_stages` (through :mod:`operative.reminders.sweep`),
+and no flow keeps a schedule of its own.
+
 Stages are named ``before-10``, ``before-5``, ``before-1``, ``overdue-1``, ``overdue-2``… and
 ``escalation``. Each fires on a Geneva working day at ``send_at`` in the recipient's own zone.
 Only the latest stage whose time has come is sent (a sweep that missed a day does not send
 three reminders at once), each stage at most once, and nothing during the recipient's quiet
-hours. The escalation to the supervising role goes once, after ``escalate_after`` overdue
-reminders.
+hours. A stage that came before its recipient was asked (a Member State invited after it) is
+not sent: the invitation already names the deadline. The escalation to the supervising role
+goes once, after ``escalate_after`` overdue reminders.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from operative.core.clock import WorkingCalendar
 from operative.core.configfile import load_yaml_model
+from operative.errors import Invalid
 
 GENEVA = "Europe/Zurich"
 MAX_OVERDUE = 20
 
 
-class ReminderConfigError(ValueError):
+class ReminderConfigError(Invalid):
     """The reminder policy is not usable; the message names the offending key."""
 
 
@@ -38,7 +44,7 @@ def _clock(value: str) -> str:
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     before: list[int] = Field(default_factory=lambda: [10, 5, 1])
     overdue_every: int = 3
@@ -63,7 +69,7 @@ class Policy(BaseModel):
 
 
 class QuietHours(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: str = "19:00"
     end: str = "08:00"
@@ -80,7 +86,8 @@ class QuietHours(BaseModel):
 class ReminderConfig(BaseModel):
     """``config/reminders.yaml``, validated."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Frozen: one validated copy is shared by every caller (see load_reminder_config).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     send_at: str = "09:00"
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
@@ -104,6 +111,17 @@ def load_reminder_config(path: Path | None = None) -> ReminderConfig:
     from operative.core.settings import get_settings
 
     path = path or get_settings().config_dir / "reminders.yaml"
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_yaml_model(path, ReminderConfig, ReminderConfigError)
+    # The sweep runs every hour and every playbook run asks too: parse the file once per
+    # version of it, so an edit still takes effect at the next call.
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _parsed(path: Path, mtime_ns: int, size: int) -> ReminderConfig:
     return load_yaml_model(path, ReminderConfig, ReminderConfigError)
 
 
@@ -175,22 +193,34 @@ def due_stages(
     calendar: WorkingCalendar,
     config: ReminderConfig,
     recipient_tz: str,
+    asked_at: dt.datetime | None = None,
 ) -> list[Stage]:
     """What to send now for one deadline: the latest reminder stage whose time has come, if it
-    was not sent, and the escalation once it is due; nothing in the recipient's quiet hours."""
-    local = pendulum.instance(now).in_timezone(recipient_tz).time()
-    quiet = config.quiet_hours.contains(dt.time(local.hour, local.minute))
+    was not sent, and the escalation once it is due; nothing in the recipient's quiet hours,
+    and no stage that came before the recipient was asked (``asked_at``)."""
     stages = plan(
         due_at, policy, calendar=calendar, send_at=config.send_at, recipient_tz=recipient_tz
     )
-    ready = [stage for stage in stages if stage.fires_at <= now]
-    reminders = [stage for stage in ready if not stage.escalation]
-    chosen: list[Stage] = []
-    if reminders and reminders[-1].name not in sent and not quiet:
-        chosen.append(reminders[-1])
-    escalation = next((stage for stage in ready if stage.escalation), None)
-    if escalation is not None and escalation.name not in sent:
-        geneva = pendulum.instance(now).in_timezone(GENEVA).time()
-        if not config.quiet_hours.contains(dt.time(geneva.hour, geneva.minute)):
-            chosen.append(escalation)
-    return chosen
+    ready = [s for s in stages if s.fires_at <= now and (asked_at is None or s.fires_at > asked_at)]
+    candidates = (_latest_reminder(ready), _escalation(ready))
+    return [
+        stage
+        for stage in candidates
+        if stage is not None
+        and stage.name not in sent
+        and not _quiet(config, now, GENEVA if stage.escalation else recipient_tz)
+    ]
+
+
+def _latest_reminder(ready: list[Stage]) -> Stage | None:
+    return next((stage for stage in reversed(ready) if not stage.escalation), None)
+
+
+def _escalation(ready: list[Stage]) -> Stage | None:
+    return next((stage for stage in ready if stage.escalation), None)
+
+
+def _quiet(config: ReminderConfig, now: dt.datetime, tz: str) -> bool:
+    """Whether ``now`` falls in the quiet hours of zone ``tz``."""
+    local = pendulum.instance(now).in_timezone(tz).time()
+    return config.quiet_hours.contains(dt.time(local.hour, local.minute))

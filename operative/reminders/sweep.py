@@ -3,7 +3,12 @@ found with one indexed query and put in the outbox as one batch.
 
 Each (target, stage, recipient) is recorded in ``reminder_sent`` under a unique constraint in
 the same transaction as its message, so a stage is never sent twice, however often (or
-concurrently) the sweep runs.
+concurrently) the sweep runs. A playbook run reminds through the same :func:`remind`, for its
+own obligation, so a run and the sweep share that record and never both send a stage.
+
+Owners are reminded of every open obligation but a declaratory one (it asks nobody to act, and
+is due on adoption, so it would be overdue, and escalated, from its first day), and of a
+national-positions campaign the Member States that have not answered are, not its owner.
 """
 
 from __future__ import annotations
@@ -11,30 +16,35 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from operative.core.clock import WorkingCalendar, load_working_calendar
 from operative.core.settings import get_settings
 from operative.models import (
+    OPEN,
     Approval,
     Obligation,
-    ObligationStatus,
     Paragraph,
     ReminderSent,
     Resolution,
     Submission,
-    utcnow,
+    UTCDateTime,
 )
 from operative.notify.channels import load_channels
 from operative.notify.outbox import enqueue
 from operative.notify.recipients import ROLES, Recipient, member_state_recipients, role_recipient
+from operative.playbooks import Playbook
 from operative.playbooks import national_positions as positions
+from operative.playbooks import track_obligation as rules
 from operative.register.approvals import mark_escalated
 from operative.reminders.policy import (
+    GENEVA,
     MAX_OVERDUE,
     ReminderConfig,
     Stage,
@@ -42,22 +52,37 @@ from operative.reminders.policy import (
     load_reminder_config,
 )
 
-OPEN = (ObligationStatus.planned, ObligationStatus.in_progress, ObligationStatus.awaiting_approval)
 # Obligations whose reminders go to others than their owner (the states, for positions).
-STATE_PLAYBOOKS = ("national_positions",)
+STATE_PLAYBOOKS = (Playbook.national_positions,)
 
 
 @dataclass(frozen=True)
 class Due:
     """One reminder to send now."""
 
-    target: str
+    kind: str  # "obligation" (to its owner) or "submission" (to the state invited)
+    row_id: int
     obligation_id: int
     playbook: str
     due_at: dt.datetime
     stage: Stage
     recipient: str  # an ISO3 code, or a role
     to_state: bool
+
+    @property
+    def target(self) -> str:
+        """What ``reminder_sent`` records the stage against."""
+        return f"{self.kind}:{self.row_id}"
+
+
+@dataclass(frozen=True)
+class Reminded:
+    """What one round of reminders did: stages found due, reminders recorded, messages."""
+
+    due: int
+    reminders: int
+    messages: int
+    stages: tuple[str, ...]
 
 
 def _window(now: dt.datetime, config: ReminderConfig) -> tuple[dt.datetime, dt.datetime]:
@@ -70,8 +95,24 @@ def _window(now: dt.datetime, config: ReminderConfig) -> tuple[dt.datetime, dt.d
     )
 
 
-def candidates_query(now: dt.datetime, config: ReminderConfig) -> Any:
-    """Open deadlines near enough to need a reminder: obligations and unanswered submissions.
+def _columns(kind: str, row_id: Any, who: Any, asked_at: Any) -> Any:
+    """One half of the candidates: what is reminded, of which deadline, whom, since when."""
+    return sa.select(
+        sa.literal(kind).label("kind"),
+        row_id.label("row_id"),
+        col(Obligation.id).label("obligation_id"),
+        col(Obligation.playbook).label("playbook"),
+        col(Obligation.due_at).label("due_at"),
+        who.label("who"),
+        asked_at.label("asked_at"),
+    )
+
+
+def candidates_query(
+    now: dt.datetime, config: ReminderConfig, *, obligation_id: int | None = None
+) -> Any:
+    """Open deadlines near enough to need a reminder: obligations and unanswered submissions
+    (of one obligation, when ``obligation_id`` is given).
 
     Both halves are bounded by the indexed ``obligation.due_at``.
     """
@@ -80,27 +121,21 @@ def candidates_query(now: dt.datetime, config: ReminderConfig) -> Any:
         col(Obligation.due_at) >= start,
         col(Obligation.due_at) <= end,
         col(Obligation.status).in_([s.value for s in OPEN]),
+        sa.true() if obligation_id is None else col(Obligation.id) == obligation_id,
     )
-    owners: Any = sa.select(
-        sa.literal("obligation").label("kind"),
-        col(Obligation.id).label("row_id"),
-        col(Obligation.id).label("obligation_id"),
-        col(Obligation.playbook).label("playbook"),
-        col(Obligation.due_at).label("due_at"),
-        col(Obligation.actor_role).label("who"),
-    ).where(
+    # An owner is asked when the obligation is registered: every stage applies.
+    always = sa.cast(sa.null(), UTCDateTime())
+    owners = _columns("obligation", col(Obligation.id), col(Obligation.actor_role), always).where(
         near,
         col(Obligation.kind) != "declaratory",
         col(Obligation.playbook).notin_(STATE_PLAYBOOKS),
     )
-    states: Any = (
-        sa.select(
-            sa.literal("submission").label("kind"),
-            col(Submission.id).label("row_id"),
-            col(Obligation.id).label("obligation_id"),
-            col(Obligation.playbook).label("playbook"),
-            col(Obligation.due_at).label("due_at"),
-            col(Submission.member_state_iso3).label("who"),
+    states = (
+        _columns(
+            "submission",
+            col(Submission.id),
+            col(Submission.member_state_iso3),
+            col(Submission.invited_at),
         )
         .join(Obligation, col(Submission.obligation_id) == col(Obligation.id))
         .where(near, col(Submission.invited_at).is_not(None), col(Submission.received_at).is_(None))
@@ -108,20 +143,8 @@ def candidates_query(now: dt.datetime, config: ReminderConfig) -> Any:
     return sa.union_all(owners, states)
 
 
-def find_due(
-    session: Session,
-    now: dt.datetime,
-    *,
-    calendar: WorkingCalendar | None = None,
-    config: ReminderConfig | None = None,
-) -> list[Due]:
-    """Every reminder stage due at ``now``."""
-    calendar = calendar or load_working_calendar()
-    config = config or load_reminder_config()
-    rows = session.execute(candidates_query(now, config)).all()
-    if not rows:
-        return []
-    targets = [f"{row.kind}:{row.row_id}" for row in rows]
+def _sent_stages(session: Session, targets: list[str]) -> dict[str, set[str]]:
+    """The stages already recorded for each target (in chunks: SQLite bounds the parameters)."""
     sent: dict[str, set[str]] = defaultdict(set)
     for chunk_start in range(0, len(targets), 900):
         chunk = targets[chunk_start : chunk_start + 900]
@@ -131,29 +154,78 @@ def find_due(
             )
         ):
             sent[target].add(stage_name)
-    found: list[Due] = []
-    for row, target in zip(rows, targets, strict=True):
-        to_state = row.kind == "submission"
-        role = row.who if row.who in ROLES else "secretariat"
-        tz = "Europe/Zurich" if to_state else ROLES[role].timezone
-        due_at = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=dt.UTC)
-        policy = config.policy(row.playbook)
-        for stage in due_stages(
-            due_at, now, sent[target], policy, calendar=calendar, config=config, recipient_tz=tz
-        ):
-            recipient = policy.supervisor if stage.escalation else (row.who if to_state else role)
-            found.append(
-                Due(
-                    target,
-                    row.obligation_id,
-                    row.playbook,
-                    due_at,
-                    stage,
-                    recipient,
-                    to_state and not stage.escalation,
-                )
-            )
-    return found
+    return sent
+
+
+def _due_for(
+    row: Any,
+    sent: set[str],
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    config: ReminderConfig,
+) -> list[Due]:
+    """The stages due now for one candidate, each addressed to its recipient."""
+    to_state = row.kind == "submission"
+    owner = rules.owner(row.who)
+    due_at: dt.datetime = row.due_at
+    policy = config.policy(row.playbook)
+    stages = due_stages(
+        due_at,
+        now,
+        sent,
+        policy,
+        calendar=calendar,
+        config=config,
+        recipient_tz=GENEVA if to_state else ROLES[owner].timezone,
+        asked_at=row.asked_at,
+    )
+    return [
+        Due(
+            kind=row.kind,
+            row_id=row.row_id,
+            obligation_id=row.obligation_id,
+            playbook=row.playbook,
+            due_at=due_at,
+            stage=stage,
+            recipient=policy.supervisor if stage.escalation else (row.who if to_state else owner),
+            to_state=to_state and not stage.escalation,
+        )
+        for stage in stages
+    ]
+
+
+def find_due(
+    session: Session,
+    now: dt.datetime,
+    *,
+    calendar: WorkingCalendar | None = None,
+    config: ReminderConfig | None = None,
+    obligation_id: int | None = None,
+) -> list[Due]:
+    """Every reminder stage due at ``now`` (of one obligation, when ``obligation_id`` is given)."""
+    calendar = calendar or load_working_calendar()
+    config = config or load_reminder_config()
+    rows = session.execute(candidates_query(now, config, obligation_id=obligation_id)).all()
+    sent = _sent_stages(session, [f"{row.kind}:{row.row_id}" for row in rows])
+    return [
+        item
+        for row in rows
+        for item in _due_for(row, sent[f"{row.kind}:{row.row_id}"], now, calendar, config)
+    ]
+
+
+def remind(session: Session, now: dt.datetime, *, obligation_id: int | None = None) -> Reminded:
+    """Find and enqueue every reminder due at ``now``: what the hourly sweep does for all
+    obligations and a playbook run for its own. Both record each stage in ``reminder_sent``,
+    so whichever comes first sends it and the other finds it sent."""
+    due = find_due(session, now, obligation_id=obligation_id)
+    counts = enqueue_due(session, due, now=now)
+    return Reminded(
+        due=len(due),
+        reminders=counts["reminders"],
+        messages=counts["messages"],
+        stages=tuple(sorted({item.stage.name for item in due})),
+    )
 
 
 def _digest_line(item: Due, context: dict[str, Any]) -> str:
@@ -163,16 +235,6 @@ def _digest_line(item: Due, context: dict[str, Any]) -> str:
         f"- Resolution {number}, paragraph {context.get('paragraph', '?')} ({item.playbook}): "
         f"due {item.due_at:%d %B %Y}; {what}"
     )
-
-
-def _link(session: Session, table: Any, members: list[Due], message_id: int) -> None:
-    for stage in {m.stage.name for m in members}:
-        targets = [m.target for m in members if m.stage.name == stage]
-        session.execute(
-            sa.update(table)
-            .where(table.c.target.in_(targets), table.c.stage == stage)
-            .values(message_id=message_id)
-        )
 
 
 def _resolution_context(session: Session, obligation_ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -188,41 +250,128 @@ def _resolution_context(session: Session, obligation_ids: set[int]) -> dict[int,
     }
 
 
-def enqueue_due(session: Session, items: list[Due], *, now: dt.datetime) -> dict[str, int]:
-    """Record and enqueue the reminders, one message per (obligation, stage, kind of recipient)."""
+def _record(session: Session, items: list[Due], *, now: dt.datetime) -> list[Due]:
+    """Record each (target, stage, recipient) once; the items this call recorded first."""
     if not items:
-        return {"reminders": 0, "messages": 0}
+        return []
     table = ReminderSent.__table__  # type: ignore[attr-defined]
     rows = [
-        {"target": i.target, "stage": i.stage.name, "recipient": i.recipient, "sent_at": utcnow()}
+        {"target": i.target, "stage": i.stage.name, "recipient": i.recipient, "sent_at": now}
         for i in items
     ]
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement: Any = pg_insert(table).values(rows).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(table).values(rows).on_conflict_do_nothing()
+    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(rows).on_conflict_do_nothing()
     inserted = {
         (r.target, r.stage, r.recipient)
         for r in session.execute(
             statement.returning(table.c.target, table.c.stage, table.c.recipient)
         )
     }
-    fresh = [i for i in items if (i.target, i.stage.name, i.recipient) in inserted]
-    channels = load_channels()
-    stamp = now.strftime("%Y%m%dT%H%M")
-    messages = 0
+    return [i for i in items if (i.target, i.stage.name, i.recipient) in inserted]
 
-    def key_of(prefix: str, members: list[Due]) -> str:
-        # Two sweeps in one minute may send different targets: name the batch by its content.
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every message of one round shares: its session, time, channels and contexts."""
+
+    session: Session
+    now: dt.datetime
+    channels: Any
+    contexts: dict[int, dict[str, Any]]
+
+    def key(self, prefix: str, members: list[Due]) -> str:
+        # Two rounds in one minute may send different targets: name the batch by its content.
         digest = hashlib.sha256("|".join(sorted(m.target for m in members)).encode()).hexdigest()
-        return f"{prefix}:{stamp}:{digest[:16]}"
+        return f"{prefix}:{self.now:%Y%m%dT%H%M}:{digest[:16]}"
 
-    # Member States: one message per (obligation, stage), each state with its own link.
+    def link(self, members: list[Due], message_id: int) -> None:
+        """Point each member's record at the message that carried it."""
+        table = ReminderSent.__table__  # type: ignore[attr-defined]
+        for stage in {m.stage.name for m in members}:
+            targets = [m.target for m in members if m.stage.name == stage]
+            self.session.execute(
+                sa.update(table)
+                .where(table.c.target.in_(targets), table.c.stage == stage)
+                .values(message_id=message_id)
+            )
+
+
+def _state_recipients(batch: _Batch, obligation_id: int, members: list[Due]) -> list[Recipient]:
+    """The states of one campaign's stage, each with its own portal link."""
+    states = {r.iso3: r for r in member_state_recipients(batch.session)}
+    expires = positions.link_expiry(members[0].due_at)
+    return [
+        replace(
+            base,
+            context={
+                "link": positions.portal_link(obligation_id, item.recipient, expires_at=expires)
+            },
+        )
+        for item in members
+        if (base := states.get(item.recipient)) is not None
+    ]
+
+
+def _send_to_states(batch: _Batch, obligation_id: int, stage: str, members: list[Due]) -> int:
+    """One message for one campaign's stage; the number of messages enqueued (0 or 1)."""
+    recipients = _state_recipients(batch, obligation_id, members)
+    if not recipients:
+        return 0
+    deadline = members[0].due_at
+    days_left = positions.days_left(deadline, at=batch.now)
+    result = enqueue(
+        batch.session,
+        key=batch.key(f"reminder:{obligation_id}:{stage}", members),
+        kind="overdue" if stage.startswith("overdue") else "reminder",
+        recipients=recipients,
+        context={
+            **batch.contexts.get(obligation_id, {}),
+            "deadline": deadline,
+            "days_left": max(days_left, 0),
+            "days_overdue": max(-days_left, 1),
+        },
+        obligation_id=obligation_id,
+        channels=batch.channels,
+        actor="reminder_sweep",
+    )
+    batch.link(members, result.message_id)
+    return 1
+
+
+def _send_digest(batch: _Batch, role: str, members: list[Due]) -> int:
+    """One digest for a role, however many of its deadlines are due (one message enqueued)."""
+    lines = [
+        _digest_line(m, batch.contexts.get(m.obligation_id, {}))
+        for m in sorted(members, key=lambda m: (m.due_at, m.target))
+    ]
+    result = enqueue(
+        batch.session,
+        key=batch.key(f"reminder-digest:{role}", members),
+        kind="briefing",
+        recipients=[role_recipient(batch.session, role)],
+        context={
+            **batch.contexts.get(members[0].obligation_id, {}),
+            "topic": f"{len(members)} deadline reminder(s)",
+            "as_of": batch.now,
+            "items": len(members),
+            "summary": "\n".join(lines),
+        },
+        channels=batch.channels,
+        actor="reminder_sweep",
+    )
+    batch.link(members, result.message_id)
+    return 1
+
+
+def enqueue_due(session: Session, items: list[Due], *, now: dt.datetime) -> dict[str, int]:
+    """Record and enqueue the reminders: one message per (obligation, stage) to Member States,
+    each with its own link, and one digest per internal role, not one notice per deadline."""
+    fresh = _record(session, items, now=now)
+    if not fresh:
+        return {"reminders": 0, "messages": 0}
+    positions.mark_reminded(session, [i.row_id for i in fresh if i.to_state], at=now)
+    contexts = _resolution_context(session, {i.obligation_id for i in fresh})
+    batch = _Batch(session, now, load_channels(), contexts)
     campaigns: dict[tuple[int, str], list[Due]] = defaultdict(list)
     digests: dict[str, list[Due]] = defaultdict(list)
     for item in fresh:
@@ -230,71 +379,8 @@ def enqueue_due(session: Session, items: list[Due], *, now: dt.datetime) -> dict
             campaigns[(item.obligation_id, item.stage.name)].append(item)
         else:
             digests[item.recipient].append(item)
-    contexts = _resolution_context(session, {i.obligation_id for i in fresh})
-    states = {r.iso3: r for r in member_state_recipients(session)} if campaigns else {}
-    link_days = dt.timedelta(days=get_settings().portal_link_days)
-    for (obligation_id, stage), members in campaigns.items():
-        deadline = members[0].due_at
-        recipients = [
-            Recipient(
-                base.ref,
-                base.name,
-                base.language,
-                base.timezone,
-                {
-                    "link": positions.portal_link(
-                        obligation_id, item.recipient, expires_at=deadline + link_days
-                    )
-                },
-                base.iso3,
-            )
-            for item in members
-            if (base := states.get(item.recipient)) is not None
-        ]
-        if not recipients:
-            continue
-        result = enqueue(
-            session,
-            key=key_of(f"reminder:{obligation_id}:{stage}", members),
-            kind="overdue" if stage.startswith("overdue") else "reminder",
-            recipients=recipients,
-            context={
-                **contexts.get(obligation_id, {}),
-                "deadline": deadline,
-                "days_left": max((deadline - now).days, 0),
-                "days_overdue": max((now - deadline).days, 1),
-            },
-            obligation_id=obligation_id,
-            channels=channels,
-            actor="reminder_sweep",
-        )
-        messages += 1
-        _link(session, table, members, result.message_id)
-
-    # Internal roles: one digest per role and sweep, not one notice per deadline.
-    for role, members in digests.items():
-        lines = [
-            _digest_line(m, contexts.get(m.obligation_id, {}))
-            for m in sorted(members, key=lambda m: (m.due_at, m.target))
-        ]
-        first = contexts.get(members[0].obligation_id, {})
-        result = enqueue(
-            session,
-            key=key_of(f"reminder-digest:{role}", members),
-            kind="briefing",
-            recipients=[role_recipient(session, role)],
-            context={
-                **first,
-                "topic": f"{len(members)} deadline reminder(s)",
-                "as_of": now,
-                "items": len(members),
-                "summary": "\n".join(lines),
-            },
-            channels=channels,
-            actor="reminder_sweep",
-        )
-        messages += 1
-        _link(session, table, members, result.message_id)
+    messages = sum(_send_to_states(batch, *key, members) for key, members in campaigns.items())
+    messages += sum(_send_digest(batch, role, members) for role, members in digests.items())
     return {"reminders": len(fresh), "messages": messages}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from operative.models import Obligation, ObligationStatus, Paragraph, Resolution, utcnow
+from operative.core import clock
+from operative.models import FINISHED, Obligation, Paragraph, Resolution
 
 
 def deadlines_ics(session: Session, *, host: str = "operative.local") -> bytes:
@@ -22,11 +23,11 @@ def deadlines_ics(session: Session, *, host: str = "operative.local") -> bytes:
         .join(Resolution, col(Paragraph.resolution_id) == col(Resolution.id))
         .where(
             col(Obligation.due_at).is_not(None),
-            col(Obligation.status).notin_([ObligationStatus.done, ObligationStatus.cancelled]),
+            col(Obligation.status).notin_(FINISHED),
         )
         .order_by(col(Obligation.due_at))
     ).all()
-    stamp = utcnow()
+    stamp = clock.now()
     for obligation, paragraph, resolution in rows:
         event = Event()
         event.add("uid", f"obligation-{obligation.id}@{host}")

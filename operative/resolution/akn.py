@@ -205,63 +205,88 @@ def to_akn(res: ParsedResolution) -> bytes:
     meta = _sub(statement, "meta")
     _write_identification(meta, res, author, author_role, editor_role)
     references = _sub(meta, "references", source=f"#{_SOURCE}")
+    _write_preface(_sub(statement, "preface"), res, author, number_ref, symbol_ref)
+    # The paragraphs add the TLC entries of their verbs and addressees, in reading order.
+    _write_preamble(statement, res, refs)
+    _write_body(_sub(statement, "mainBody"), res, refs)
+    refs.write(references)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
-    language = res.language
-    doc_type, adopted_at, on = _WORDS.get(language, _WORDS["en"])
-    preface = _sub(statement, "preface")
+
+def _write_preface(
+    preface: etree._Element, res: ParsedResolution, author: str, number_ref: str, symbol_ref: str
+) -> None:
+    """The preface: body, number and session, symbol, meeting and date, title."""
+    doc_type, adopted_at, on = _WORDS.get(res.language, _WORDS["en"])
     _sub(_sub(preface, "p"), "docAuthority", res.body, refersTo=author)
     if res.number:
-        line = _sub(preface, "p")
-        _sub(line, "docType", doc_type).tail = " "
-        number = _sub(line, "docNumber", res.number, refersTo=number_ref)
-        if res.session is not None and res.session_roman:
-            number.tail = " ("
-            _sub(line, "session", res.session_roman, value=str(res.session)).tail = ")"
+        _write_number(_sub(preface, "p"), res, doc_type, number_ref)
     if res.session is not None and not (res.number and res.session_roman):
-        text = res.session_roman or _session_text(res.session, language)
+        text = res.session_roman or _session_text(res.session, res.language)
         _sub(_sub(preface, "p"), "session", text, value=str(res.session))
     if res.symbol:
         _sub(_sub(preface, "p"), "docNumber", res.symbol, refersTo=symbol_ref)
     if res.meeting is not None or res.adopted_on is not None:
-        line = _sub(preface, "p")
-        line.text = f"{adopted_at} " if res.meeting is not None else ""
-        last: etree._Element | None = None
-        if res.meeting is not None:
-            last = _sub(line, "inline", _meeting_text(res.meeting, language), name="meeting")
-        if res.adopted_on is not None:
-            if last is not None:
-                last.tail = f" {on} "
-            _sub(
-                line,
-                "docDate",
-                _date_text(res.adopted_on, language),
-                date=res.adopted_on.isoformat(),
-            )
+        _write_adoption(_sub(preface, "p"), res, adopted_at, on)
     _sub(_sub(preface, "p"), "docTitle", res.title)
 
-    if res.preamble_intro or res.preambular or res.operative_intro:
-        preamble = _sub(statement, "preamble")
-        formulas = 0
-        if res.preamble_intro:
-            formulas += 1
-            formula = _sub(
-                preamble, "formula", name="enactingFormula", eId=f"preamble__formula_{formulas}"
-            )
-            _sub(formula, "p", res.preamble_intro)
-        for paragraph in res.preambular:
-            _marked_text(
-                _sub(preamble, "p", eId=paragraph.eid),
-                paragraph.text,
-                _paragraph_marks(paragraph, refs),
-            )
-        if res.operative_intro:
-            formulas += 1
-            formula = _sub(
-                preamble, "formula", name="resolvingFormula", eId=f"preamble__formula_{formulas}"
-            )
-            _sub(formula, "p", res.operative_intro)
 
-    body = _sub(statement, "mainBody")
+def _write_number(
+    line: etree._Element, res: ParsedResolution, doc_type: str, number_ref: str
+) -> None:
+    """The preface line "RESOLUTION No. 1244 (CI)", with the session's numeral if it has one."""
+    _sub(line, "docType", doc_type).tail = " "
+    number = _sub(line, "docNumber", res.number, refersTo=number_ref)
+    if res.session is not None and res.session_roman:
+        number.tail = " ("
+        _sub(line, "session", res.session_roman, value=str(res.session)).tail = ")"
+
+
+def _write_adoption(line: etree._Element, res: ParsedResolution, adopted_at: str, on: str) -> None:
+    """The preface line "Adopted at its 523rd meeting on 27 November 2012"."""
+    line.text = f"{adopted_at} " if res.meeting is not None else ""
+    last: etree._Element | None = None
+    if res.meeting is not None:
+        last = _sub(line, "inline", _meeting_text(res.meeting, res.language), name="meeting")
+    if res.adopted_on is not None:
+        if last is not None:
+            last.tail = f" {on} "
+        _sub(
+            line,
+            "docDate",
+            _date_text(res.adopted_on, res.language),
+            date=res.adopted_on.isoformat(),
+        )
+
+
+def _write_preamble(statement: etree._Element, res: ParsedResolution, refs: _References) -> None:
+    """The preamble: the enacting formula, the preambular paragraphs, the resolving formula."""
+    if not (res.preamble_intro or res.preambular or res.operative_intro):
+        return
+    preamble = _sub(statement, "preamble")
+    formulas = 0
+    if res.preamble_intro:
+        formulas += 1
+        _write_formula(preamble, "enactingFormula", formulas, res.preamble_intro)
+    for paragraph in res.preambular:
+        _marked_text(
+            _sub(preamble, "p", eId=paragraph.eid),
+            paragraph.text,
+            _paragraph_marks(paragraph, refs),
+        )
+    if res.operative_intro:
+        formulas += 1
+        _write_formula(preamble, "resolvingFormula", formulas, res.operative_intro)
+
+
+def _write_formula(preamble: etree._Element, name: str, number: int, text: str) -> None:
+    """One formula of the preamble ("The Council,", "Resolves to:")."""
+    formula = _sub(preamble, "formula", name=name, eId=f"preamble__formula_{number}")
+    _sub(formula, "p", text)
+
+
+def _write_body(body: etree._Element, res: ParsedResolution, refs: _References) -> None:
+    """The operative paragraphs, each with its sub-paragraphs."""
     for paragraph in res.operative:
         element = _sub(body, "paragraph", eId=paragraph.eid)
         _sub(element, "num", f"{paragraph.num}.")
@@ -269,9 +294,6 @@ def to_akn(res: ParsedResolution) -> bytes:
         _marked_text(_sub(holder, "p"), paragraph.text, _paragraph_marks(paragraph, refs))
         if paragraph.subparagraphs:
             _write_points(element, paragraph.subparagraphs, paragraph.eid)
-
-    refs.write(references)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def _write_identification(
@@ -487,31 +509,37 @@ class _AknReader:
         self, kind: str, text: str, holder: etree._Element | None, language: str
     ) -> tuple[str | None, str | None, str | None]:
         """(verb, verb as written, addressee): from the markup, else from the text."""
-        verb_element = None
-        if holder is not None:
-            # Only a verb the paragraph's text shows counts: an empty element, or one outside
-            # the text's blocks, marks nothing, and the verb is read from the text instead.
-            verb_element = next(
-                (
-                    i
-                    for i in holder.iter(_Q + "i")
-                    if self.referred(i) and _text(i) and _text(i) in text
-                ),
-                None,
-            )
-        if verb_element is not None:
-            role = next(holder.iter(_Q + "role"), None) if holder is not None else None
-            marked = _text(role)
-            return (
-                self.referred(verb_element),
-                _text(verb_element),
-                marked if marked and marked in text else None,
-            )
+        marked = self._marked(text, holder) if holder is not None else None
+        if marked is not None:
+            return marked
         found = match_verb(text, language, preambular=kind == "preambular")
         if found is None:
             return None, None, None
         addressee = find_addressee(text, found, language) if kind == "operative" else None
         return found.lemma, found.text, addressee
+
+    def _marked(
+        self, text: str, holder: etree._Element
+    ) -> tuple[str | None, str | None, str | None] | None:
+        """(verb, verb as written, addressee) as marked up, if the markup marks a verb."""
+        # Only a verb the paragraph's text shows counts: an empty element, or one outside
+        # the text's blocks, marks nothing, and the verb is read from the text instead.
+        verb_element = next(
+            (
+                i
+                for i in holder.iter(_Q + "i")
+                if self.referred(i) and _text(i) and _text(i) in text
+            ),
+            None,
+        )
+        if verb_element is None:
+            return None
+        role = _text(next(holder.iter(_Q + "role"), None))
+        return (
+            self.referred(verb_element),
+            _text(verb_element),
+            role if role and role in text else None,
+        )
 
     def _preamble(self, language: str) -> tuple[tuple[Paragraph, ...], str | None, str | None]:
         preamble = self.first("preamble")

@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from operative.resolution import markup
 from operative.resolution.lexicon import fold
-from operative.resolution.model import ResolutionParseError
+from operative.resolution.model import Header, ResolutionParseError
 
 Line = tuple[int, str]
 Block = Sequence[Line]
@@ -268,20 +268,10 @@ def intro_subject(intro: str) -> str:
 # --- the header as a whole ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
-    body: str
-    number: str
-    session: int | None
-    session_roman: str | None
-    meeting: int | None
-    adopted_on: dt.date | None
-    title: str
-    symbol: str | None
-
-
 @dataclass
 class _Found:
+    """What the header's lines have said so far; the first mention of each thing wins."""
+
     number: tuple[str, Line] | None = None
     roman: tuple[str, Line] | None = None
     session: int | None = None
@@ -291,45 +281,111 @@ class _Found:
     symbol: str | None = None
     symbol_number: str | None = None
     un_title: str | None = None
+    heading_body: str | None = None
+    number_block: int | None = None
+    titles: list[tuple[int, str, bool]] = field(default_factory=list)  # (block, title, marked up)
 
 
 def _read_line(line: Line, found: _Found, source: str) -> bool:
     """Record what one header line says; whether it said anything (it is then not a title)."""
     text = markup.plain(line[1])
-    said = False
+    # Every reader runs, in this order: a line may name the session and the date at once.
+    said = [
+        _read_number(text, line, found),
+        _read_symbol(text, found),
+        _read_session_and_meeting(text, found),
+        _read_date(text, line, found, source),
+    ]
+    return any(said) or bool(_BOILERPLATE.match(text))
+
+
+def _read_number(text: str, line: Line, found: _Found) -> bool:
+    """The resolution number ("No. 1244 (CI)", "67/219. Title"); whether a number line said it."""
     number = _NUMBER.search(text)
-    if number:
-        said = True
+    if number and found.number is None:
         value = number.group(1)
+        found.number = (value.split("(")[0].strip(), line)
         roman = _ROMAN_IN_NUMBER.search(value)
-        if found.number is None:
-            found.number = (value.split("(")[0].strip(), line)
-            if roman:
-                found.roman = (roman.group(1), line)
+        if roman:
+            found.roman = (roman.group(1), line)
     un_title = _UN_NUMBER_TITLE.match(text)
     if un_title and found.number is None:
         found.number = (un_title.group(1), line)
+    return number is not None
+
+
+def _read_symbol(text: str, found: _Found) -> bool:
+    """The document symbol ("A/RES/67/219") and the number it carries."""
     symbol = find_symbol(text)
-    if symbol:
-        said = True
-        if found.symbol is None:
-            found.symbol, found.symbol_number = symbol
-    session = find_session(text)
-    if session is not None:
-        said = True
-        found.session = found.session if found.session is not None else session
-    meeting = find_meeting(text)
-    if meeting is not None:
-        said = True
-        found.meeting = found.meeting if found.meeting is not None else meeting
+    if symbol and found.symbol is None:
+        found.symbol, found.symbol_number = symbol
+    return symbol is not None
+
+
+def _read_session_and_meeting(text: str, found: _Found) -> bool:
+    """The session ("101st session") and the meeting ("523rd meeting") a line names."""
+    session, meeting = find_session(text), find_meeting(text)
+    if found.session is None:
+        found.session = session
+    if found.meeting is None:
+        found.meeting = meeting
+    return session is not None or meeting is not None
+
+
+def _read_date(text: str, line: Line, found: _Found, source: str) -> bool:
+    """A date: the adoption date if the line says adopted, else kept as a fallback."""
     date = find_date(text, line, source)
-    if date is not None:
-        said = True
-        if _ADOPTED.search(text):
-            found.adopted = found.adopted or date
-        else:
-            found.other_date = found.other_date or date
-    return said or bool(_BOILERPLATE.match(text))
+    if date is None:
+        return False
+    if _ADOPTED.search(text):
+        found.adopted = found.adopted or date
+    else:
+        found.other_date = found.other_date or date
+    return True
+
+
+def _names_body(line: Line, found: _Found, iom: bool) -> bool:
+    """Whether a line names the adopting body ("COUNCIL", "General Assembly"); the first is kept."""
+    text = markup.plain(line[1])
+    named = body_name(text, iom)
+    if named or (text and _IOM_LINE.fullmatch(fold(text))):
+        found.heading_body = found.heading_body or named
+        return True
+    return False
+
+
+def _read_block(index: int, block: Block, found: _Found, iom: bool, source: str) -> None:
+    """Record what one header block says; a block that says nothing else may be the title."""
+    said = False
+    for line in block:
+        said = _read_line(line, found, source) or said
+        said = _names_body(line, found, iom) or said
+    if found.number is not None and found.number_block is None:
+        found.number_block = index
+    _read_title(index, block, found, said)
+
+
+def _read_title(index: int, block: Block, found: _Found, said: bool) -> None:
+    """The UN "67/219. Title" block, or a block that said nothing else: a title candidate."""
+    un_title = _UN_NUMBER_TITLE.match(markup.plain(block[0][1]))
+    if un_title and found.un_title is None:
+        rest = [un_title.group(2), *(markup.plain(text) for _, text in block[1:])]
+        found.un_title = markup.normalise(" ".join(rest))
+    elif not said:
+        raw = "\n".join(text for _, text in block)
+        marked = markup.is_bold_block(raw) or markup.heading(block[0][1]) is not None
+        found.titles.append((index, markup.plain(raw), marked))
+
+
+def _read_trailer(block: Block, found: _Found, source: str) -> None:
+    """The meeting and adoption date UN resolutions give after the last paragraph."""
+    for line in block:
+        text = markup.plain(line[1])
+        if found.meeting is None:
+            found.meeting = find_meeting(text)
+        date = find_date(text, line, source)
+        if found.adopted is None:
+            found.adopted = date
 
 
 def read_header(
@@ -338,50 +394,29 @@ def read_header(
     """Everything the header (and the UN trailer) says about the resolution."""
     found = _Found()
     iom = any(_IOM.search(fold(text)) for block in blocks for _, text in block)
-    body = body_name(intro, iom) if intro else None
-    heading_body: str | None = None
-    title_candidates: list[tuple[int, str, bool]] = []  # (block index, title, marked up)
-    number_block: int | None = None
     for index, block in enumerate(blocks):
-        said = False
-        for line in block:
-            said = _read_line(line, found, source) or said
-            text = markup.plain(line[1])
-            named = body_name(text, iom)
-            if named or (text and _IOM_LINE.fullmatch(fold(text))):
-                said = True
-                heading_body = heading_body or named
-        if found.number is not None and number_block is None:
-            number_block = index
-        raw = "\n".join(text for _, text in block)
-        un_title = _UN_NUMBER_TITLE.match(markup.plain(block[0][1]))
-        if un_title and found.un_title is None:
-            rest = [un_title.group(2), *(markup.plain(text) for _, text in block[1:])]
-            found.un_title = markup.normalise(" ".join(rest))
-        elif not said:
-            marked = markup.is_bold_block(raw) or markup.heading(block[0][1]) is not None
-            title_candidates.append((index, markup.plain(raw), marked))
+        _read_block(index, block, found, iom, source)
     for block in trailer:
-        for line in block:
-            text = markup.plain(line[1])
-            if found.meeting is None:
-                found.meeting = find_meeting(text)
-            date = find_date(text, line, source)
-            if found.adopted is None:
-                found.adopted = date
-
+        _read_trailer(block, found, source)
     session, roman = _session(found, source)
     number = found.number[0] if found.number else (found.symbol_number or "")
     return Header(
-        body=body or heading_body or (intro_subject(intro) if intro else ""),
+        body=_body(intro, found.heading_body, iom),
         number=markup.normalise(number),
         session=session,
         session_roman=roman,
         meeting=found.meeting,
         adopted_on=found.adopted or found.other_date,
-        title=_title(title_candidates, found.un_title, number_block),
+        title=_title(found.titles, found.un_title, found.number_block),
         symbol=found.symbol,
     )
+
+
+def _body(intro: str | None, heading_body: str | None, iom: bool) -> str:
+    """The body the intro names, else the one a heading names, else the intro's subject."""
+    if not intro:
+        return heading_body or ""
+    return body_name(intro, iom) or heading_body or intro_subject(intro)
 
 
 def _session(found: _Found, source: str) -> tuple[int | None, str | None]:
@@ -407,11 +442,12 @@ def _title(
 ) -> str:
     """Bold or heading markup first, then the UN "67/219. Title" line, then the first plain
     block after the number line, then any plain block."""
-    for _, text, marked in candidates:
-        if marked and text:
-            return text
-    if un_title:
-        return un_title
+    marked = next((text for _, text, is_marked in candidates if is_marked and text), "")
+    return marked or un_title or _plain_title(candidates, number_block)
+
+
+def _plain_title(candidates: list[tuple[int, str, bool]], number_block: int | None) -> str:
+    """The first plain block after the number line, else the first plain block at all."""
     after = [
         text for index, text, _ in candidates if number_block is not None and index > number_block
     ]

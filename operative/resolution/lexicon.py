@@ -298,7 +298,9 @@ _ADVERBS = {
 # part of the verb.
 _PARTICLES = {"en": (), "fr": ("de", "d'"), "es": ()}
 
-LANGUAGES = ("en", "fr", "es")
+# The languages the parser reads: those it has operative verbs for (the working languages of
+# operative.i18n today; a language added there is read only once its words are added here).
+LANGUAGES = tuple(_OPERATIVE)
 
 _WORD = re.compile(r"[^\W\d_]+['\u2019]?")
 

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from operative.errors import Invalid
 from operative.resolution import naming
 
 
-class ResolutionParseError(ValueError):
+class ResolutionParseError(Invalid):
     """A resolution could not be read: where (source and 1-based line, if known) and why."""
 
     def __init__(self, source: str, line: int | None, reason: str) -> None:
@@ -65,8 +66,8 @@ class Paragraph:
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedResolution:
-    """A resolution as adopted: header metadata, preamble and operative part."""
+class Header:
+    """What a resolution's header says: who adopted it, its number, session, meeting, date."""
 
     body: str
     number: str
@@ -75,8 +76,14 @@ class ParsedResolution:
     meeting: int | None
     adopted_on: dt.date | None
     title: str
-    language: str
     symbol: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResolution(Header):
+    """A resolution as adopted: its header, its language, preamble and operative part."""
+
+    language: str
     preamble_intro: str | None
     operative_intro: str | None
     preambular: tuple[Paragraph, ...]

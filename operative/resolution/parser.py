@@ -15,7 +15,7 @@ import codecs
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from operative.resolution import markup, naming
@@ -88,6 +88,38 @@ class _Operative:
     number: int
     line: int
     units: list[_Unit]
+
+
+@dataclass
+class _Parts:
+    """The units of a resolution, assigned to its parts in reading order."""
+
+    header: list[_Unit] = field(default_factory=list)
+    intro: str | None = None
+    preamble: list[_Unit] = field(default_factory=list)
+    operatives: list[_Operative] = field(default_factory=list)
+    trailer: list[_Unit] = field(default_factory=list)
+
+    def is_intro(self, unit: _Unit) -> bool:
+        """Whether a unit is the intro ("The Council,"): the first, before any paragraph."""
+        return (
+            unit.kind == "intro"
+            and self.intro is None
+            and not self.preamble
+            and not self.operatives
+        )
+
+    def in_preamble(self, unit: _Unit) -> bool:
+        """Whether a unit before the operative part belongs to the preamble, not the header."""
+        return unit.kind in {"preamble", "opintro"} or self.intro is not None or bool(self.preamble)
+
+    def pop_operative_intro(self) -> str | None:
+        """The operative intro ("Resolves to:") that ends the preamble, taken out of it."""
+        if self.preamble and _is_operative_intro(
+            markup.clean(self.preamble[-1].joined()), self.preamble[-1]
+        ):
+            return markup.clean(self.preamble.pop().joined())
+        return None
 
 
 # --- entry points -------------------------------------------------------------------------------
@@ -163,50 +195,29 @@ class _Reader:
         self.units: list[_Unit] = []
 
     def read(self) -> ParsedResolution:
+        """The resolution: lines into units, units into parts, parts into paragraphs."""
         self._split()
-        header: list[_Unit] = []
-        preamble: list[_Unit] = []
-        operatives: list[_Operative] = []
-        trailer: list[_Unit] = []
-        intro: str | None = None
-        for unit in self.units:
-            if unit.kind == "intro" and intro is None and not preamble and not operatives:
-                intro = markup.clean(unit.joined())
-            elif unit.kind == "operative":
-                assert unit.number is not None
-                operatives.append(_Operative(unit.number, unit.line, [unit]))
-            elif operatives:
-                self._operative_part(unit, operatives[-1], trailer)
-            elif unit.kind in {"preamble", "opintro"} or intro is not None or preamble:
-                self._preamble_part(unit, preamble)
-            else:
-                header.append(unit)
-        if not operatives:
+        parts = self._assign()
+        if not parts.operatives:
             raise ResolutionParseError(self.source, None, "no operative paragraphs found")
-        check_numbering(((op.number, op.line) for op in operatives), self.source)
+        check_numbering(((op.number, op.line) for op in parts.operatives), self.source)
 
-        operative_intro = None
-        if preamble and _is_operative_intro(markup.clean(preamble[-1].joined()), preamble[-1]):
-            operative_intro = markup.clean(preamble.pop().joined())
-        preamble_texts = [markup.clean(unit.joined()) for unit in preamble]
-        operative_parts = [self._operative_text(op) for op in operatives]
+        operative_intro = parts.pop_operative_intro()
+        preamble_texts = [markup.clean(unit.joined()) for unit in parts.preamble]
+        operative_parts = [self._operative_text(op) for op in parts.operatives]
         language = detect_language(
             " ".join([*preamble_texts, *(text for text, _ in operative_parts)])
         )
         head = read_header(
-            [unit.lines for unit in header], intro, [unit.lines for unit in trailer], self.source
+            [unit.lines for unit in parts.header],
+            parts.intro,
+            [unit.lines for unit in parts.trailer],
+            self.source,
         )
         return ParsedResolution(
-            body=head.body,
-            number=head.number,
-            session=head.session,
-            session_roman=head.session_roman,
-            meeting=head.meeting,
-            adopted_on=head.adopted_on,
-            title=head.title,
+            **asdict(head),
             language=language,
-            symbol=head.symbol,
-            preamble_intro=intro,
+            preamble_intro=parts.intro,
             operative_intro=operative_intro,
             preambular=tuple(
                 _preambular(position, text, language)
@@ -214,9 +225,26 @@ class _Reader:
             ),
             operative=tuple(
                 _operative(str(op.number), text, items, language)
-                for op, (text, items) in zip(operatives, operative_parts, strict=True)
+                for op, (text, items) in zip(parts.operatives, operative_parts, strict=True)
             ),
         )
+
+    def _assign(self) -> _Parts:
+        """Each unit to its part: header, intro, preamble, an operative paragraph, trailer."""
+        parts = _Parts()
+        for unit in self.units:
+            if parts.is_intro(unit):
+                parts.intro = markup.clean(unit.joined())
+            elif unit.kind == "operative":
+                assert unit.number is not None
+                parts.operatives.append(_Operative(unit.number, unit.line, [unit]))
+            elif parts.operatives:
+                self._operative_part(unit, parts.operatives[-1], parts.trailer)
+            elif parts.in_preamble(unit):
+                self._preamble_part(unit, parts.preamble)
+            else:
+                parts.header.append(unit)
+        return parts
 
     # Splitting the lines into units.
 
@@ -264,16 +292,7 @@ class _Reader:
         # Inside a bold title that spans lines, nothing opens.
         if current is not None and current.open_bold:
             return None
-        text = markup.plain(stripped)
-        if region == "header" and _INTRO.match(text) and len(text.split()) <= 8:
-            return _Unit("intro", [])
-        if region == "preamble" and _OPERATIVE_INTRO.match(text):
-            return _Unit("opintro", [])
-        # A bold line in the header is a title, even one that opens with "Recognizing…".
-        bold_title = region == "header" and stripped[:2] in {"**", "__"}
-        if not bold_title and opens_preambular_paragraph(text):
-            return _Unit("preamble", [])
-        return None
+        return _prose_opening(stripped, region)
 
     # Assigning units to the parts of the resolution.
 
@@ -305,6 +324,21 @@ class _Reader:
             items.append((unit.marker, text))
             items.extend(nested)
         return intro, items
+
+
+def _prose_opening(stripped: str, region: str) -> _Unit | None:
+    """The unit a header or preamble line opens: the intro, the operative intro or a
+    preambular paragraph."""
+    text = markup.plain(stripped)
+    if region == "header" and _INTRO.match(text) and len(text.split()) <= 8:
+        return _Unit("intro", [])
+    if region == "preamble" and _OPERATIVE_INTRO.match(text):
+        return _Unit("opintro", [])
+    # A bold line in the header is a title, even one that opens with "Recognizing…".
+    bold_title = region == "header" and stripped[:2] in {"**", "__"}
+    if not bold_title and opens_preambular_paragraph(text):
+        return _Unit("preamble", [])
+    return None
 
 
 def _body(unit: _Unit, opening: re.Pattern[str]) -> str:
@@ -397,32 +431,42 @@ def _nest(items: list[tuple[str, str]], parent: str) -> tuple[SubParagraph, ...]
     "(ii)"), else it closes levels until one does; "(i)" in a lettered list and "(a)" in a
     Roman one open a level below. Anything else is taken as the next item where it stands.
     """
-    top = _Level("alpha", [])
-    stack: list[_Level] = []
-    for marker, text in items:
-        if not stack:
-            top.kind = (
-                "roman"
-                if marker == "i" or (len(marker) > 1 and roman_to_int(marker.upper()))
-                else "alpha"
-            )
-            stack.append(top)
-        else:
-            for depth in range(len(stack) - 1, -1, -1):
-                if stack[depth].items and marker == _next_marker(stack[depth]):
-                    del stack[depth + 1 :]
-                    break
-            else:
-                inner = stack[-1]
-                opens = (marker == "i" and inner.kind == "alpha") or (
-                    marker == "a" and inner.kind == "roman"
-                )
-                if opens and inner.items and len(stack) < _MAX_DEPTH:
-                    child = _Level("roman" if marker == "i" else "alpha", [])
-                    inner.items[-1][2].append(child)
-                    stack.append(child)
+    if not items:
+        return ()
+    (first, first_text), *rest = items
+    top = _Level(_list_kind(first), [(first, first_text, [])])
+    stack = [top]
+    for marker, text in rest:
+        _find_level(stack, marker)
         stack[-1].items.append((marker, text, []))
     return _build(top, parent)
+
+
+def _list_kind(marker: str) -> Literal["alpha", "roman"]:
+    """The kind of list its first marker opens: "(i)" or "(iv)" a Roman one, else a lettered."""
+    if marker == "i" or (len(marker) > 1 and roman_to_int(marker.upper())):
+        return "roman"
+    return "alpha"
+
+
+def _find_level(stack: list[_Level], marker: str) -> None:
+    """Leave the level ``marker`` belongs to on top of ``stack``: one that expects it, else
+    a new level below (see :func:`_nest`), else the innermost one."""
+    for depth in range(len(stack) - 1, -1, -1):
+        if stack[depth].items and marker == _next_marker(stack[depth]):
+            del stack[depth + 1 :]
+            return
+    inner = stack[-1]
+    if _opens_below(inner, marker) and inner.items and len(stack) < _MAX_DEPTH:
+        child = _Level("roman" if marker == "i" else "alpha", [])
+        inner.items[-1][2].append(child)
+        stack.append(child)
+
+
+def _opens_below(level: _Level, marker: str) -> bool:
+    """Whether ``marker`` opens a list inside ``level``: "(i)" in a lettered one, "(a)" in a
+    Roman one."""
+    return (marker == "i" and level.kind == "alpha") or (marker == "a" and level.kind == "roman")
 
 
 def _build(level: _Level, parent: str) -> tuple[SubParagraph, ...]:

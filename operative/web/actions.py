@@ -1,7 +1,7 @@
 """What the pages and the API do: each action once, over the core, for both.
 
-Rules stay in the core: who may decide an approval (role, four-eyes) is
-:func:`operative.register.approvals.decide`'s call, a retry is
+Rules stay in the core: a decision and the resume of the run waiting for it is
+:func:`operative.orchestration.decide_and_resume` (the CLI's ``approve`` calls it too), a retry is
 :func:`operative.notify.outbox.retry`, a reassignment
 :func:`operative.register.obligations.reassign`, a review
 :func:`operative.playbooks.national_positions.review`. The web layer adds who is signed in, the
@@ -14,69 +14,19 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlmodel import Session
 
-from operative.core import audit
-from operative.core import clock as calendar
-from operative.models import Approval, Delivery, Obligation, ObligationStatus, Paragraph
+from operative.core import audit, clock, processes
+from operative.errors import Conflict, NotFound
+from operative.models import Delivery, Obligation, ObligationStatus, Paragraph
 from operative.playbooks import national_positions as positions
-from operative.register import approvals, obligations
+from operative.register import obligations
 from operative.web.auth import Principal
-
-# Runs a recorded decision to the flow run waiting for it:
-# flows._prefect.runtime.deliver_decision by default (imported only when called: it may load
-# Prefect).
-Deliverer = Callable[[Path, str | None, int, str], str]
-
-
-class Conflict(ValueError):
-    """The request is sound but the register's state forbids it now (409)."""
-
-
-class AlreadyDecided(Conflict, approvals.ApprovalError):
-    """The approval was decided already."""
-
-
-class NeedsReason(approvals.ApprovalError):
-    """A rejection without a reason."""
-
-
-def default_deliverer(data_dir: Path, run_id: str | None, approval_id: int, token: str) -> str:
-    from flows._prefect.runtime import deliver_decision
-
-    return deliver_decision(data_dir, run_id, approval_id, token)
-
-
-@dataclass(frozen=True)
-class Decision:
-    approval: Approval
-    token: str
-    run_id: str | None
-
-
-def decide(
-    session: Session, approval_id: int, *, user: Principal, approve: bool, reason: str
-) -> Decision:
-    """Record a decision the way ``operative approve`` does, and commit it."""
-    approval = session.get(Approval, approval_id)
-    if approval is None:
-        raise LookupError(f"no approval {approval_id}")
-    if approval.decision is not None:
-        raise AlreadyDecided(
-            f"approval {approval_id} was already {approval.decision} by {approval.decided_by}"
-        )
-    if not approve and not " ".join(reason.split()):
-        raise NeedsReason("a rejection needs a reason: say what must change")
-    decided = approvals.decide(
-        session, approval_id, username=user.username, approve=approve, reason=reason
-    )
-    session.commit()
-    return Decision(decided.approval, decided.token, decided.approval.flow_run_id)
 
 
 def retry_delivery(session: Session, delivery_id: int, *, user: Principal) -> Delivery:
@@ -143,9 +93,9 @@ def running_pid(data_dir: Path, obligation_id: int) -> int | None:
         process = marker.read_text(encoding="ascii").strip()
     except OSError:
         return None
-    if not obligations.process_alive(process):
+    if not processes.process_alive(process):
         return None
-    return int(process.split(":")[1])
+    return processes.process_pid(process)
 
 
 def _spawn(argv: Sequence[str], log_path: Path, data_dir: Path) -> int:
@@ -179,7 +129,7 @@ def trigger_run(
     """
     obligation = session.get(Obligation, obligation_id)
     if obligation is None:
-        raise LookupError(f"no obligation {obligation_id}")
+        raise NotFound(f"no obligation {obligation_id}")
     if obligation.status == ObligationStatus.cancelled:
         raise obligations.LifecycleError(f"obligation {obligation_id} is cancelled: nothing to run")
     paragraph = session.get(Paragraph, obligation.paragraph_id)
@@ -191,7 +141,7 @@ def trigger_run(
             f"(process {pid})"
         )
     folder = _runs_dir(data_dir)
-    stamp = calendar.now().strftime("%Y%m%dT%H%M%S")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S")
     log = folder / f"obligation-{obligation_id}-{stamp}.log"
     argv = [
         *command,
@@ -219,5 +169,5 @@ def trigger_run(
     session.commit()
     marker = folder / f"obligation-{obligation_id}.pid"
     with suppress(OSError):
-        marker.write_text(obligations.process_name(pid), encoding="ascii")
+        marker.write_text(processes.process_name(pid), encoding="ascii")
     return Launched(obligation_id, obligation.playbook, pid, log)

@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from operative.reporting import reports
-from operative.web import actions, queries
+from operative.errors import NotFound
+from operative.orchestration import decide_and_resume
+from operative.reporting import progress, read_model
+from operative.web import actions, present, queries
 from operative.web.auth import authenticate, new_api_token
-from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep
-from operative.web.params import Offset, PathId, QueryId
+from operative.web.deps import Changer, CurrentUser, Officer, SessionDep, SettingsDep, start_run
+from operative.web.params import PathId, QueryId, Shown
 from operative.web.schemas import (
     ActivityPublic,
     ApprovalPublic,
@@ -45,8 +47,6 @@ from operative.web.schemas import (
 ERRORS = {code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 413, 415, 422)}
 router = APIRouter(prefix="/api", responses=ERRORS)  # type: ignore[arg-type]
 
-Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="At most 200.")]
-
 
 @router.post("/token", response_model=TokenPublic, tags=["auth"])
 def token(
@@ -71,16 +71,9 @@ def me(user: CurrentUser) -> UserPublic:
 
 
 @router.get("/resolutions", response_model=Page[ResolutionPublic], tags=["register"])
-def resolutions(
-    session: SessionDep, user: CurrentUser, limit: Limit = queries.DEFAULT_LIMIT, offset: Offset = 0
-) -> Page[ResolutionPublic]:
-    page = queries.resolutions_page(session, limit=limit, offset=offset)
-    return Page(
-        items=[ResolutionPublic.of(r) for r in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+def resolutions(session: SessionDep, user: CurrentUser, shown: Shown) -> Page[ResolutionPublic]:
+    page = queries.resolutions_page(session, limit=shown.limit, offset=shown.offset)
+    return Page.of(page, ResolutionPublic.model_validate)
 
 
 @router.get("/obligations", response_model=Page[ObligationPublic], tags=["register"])
@@ -88,29 +81,17 @@ def obligations(
     session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
+    shown: Shown,
     resolution: QueryId = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     overdue: bool | None = None,
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
 ) -> Page[ObligationPublic]:
     """Obligations in register order, with status, progress, deadline, overdue flag and next
     action (the overview)."""
-    page = queries.obligations_page(
-        session,
-        limit=limit,
-        offset=offset,
-        resolution_id=resolution,
-        status=status,
-        overdue=overdue,
-    )
-    base = queries.prefect_ui_base(settings.data_dir)
-    return Page(
-        items=[ObligationPublic.of(line, base) for line in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+    lines = queries.obligations(session, resolution_id=resolution, status=status, overdue=overdue)
+    base = present.prefect_ui_base(settings.data_dir)
+    page = queries.page_of(lines, shown.limit, shown.offset)
+    return Page.of(page, lambda line: ObligationPublic.of(line, base))
 
 
 @router.get(
@@ -122,11 +103,11 @@ def obligation(
     """One obligation: approvals, documents, records, activities and failed deliveries."""
     detail = queries.obligation_detail(session, obligation_id)
     return ObligationDetailPublic(
-        obligation=ObligationPublic.of(detail.line, queries.prefect_ui_base(settings.data_dir)),
+        obligation=ObligationPublic.of(detail.line, present.prefect_ui_base(settings.data_dir)),
         approvals=[ApprovalPublic.of(a) for a in detail.approvals],
-        documents=[DocumentPublic.of(d) for d in detail.documents],
-        records=[RecordPublic.of(r) for r in detail.records],
-        activities=[ActivityPublic.of(a) for a in detail.activities],
+        documents=[DocumentPublic.model_validate(d) for d in detail.documents],
+        records=[RecordPublic.model_validate(r) for r in detail.records],
+        activities=[ActivityPublic.model_validate(a) for a in detail.activities],
         failed_deliveries=[DeliveryPublic.of(d, m) for d, m in detail.failed_deliveries],
     )
 
@@ -135,21 +116,12 @@ def obligation(
     "/obligations/{obligation_id}/events", response_model=Page[EventPublic], tags=["register"]
 )
 def obligation_events(
-    session: SessionDep,
-    user: CurrentUser,
-    obligation_id: PathId,
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
+    session: SessionDep, user: CurrentUser, obligation_id: PathId, shown: Shown
 ) -> Page[EventPublic]:
     """The obligation's audit timeline, newest first."""
     queries.obligation_line(session, obligation_id)
-    page = queries.events_page(session, obligation_id, limit=limit, offset=offset)
-    return Page(
-        items=[EventPublic.of(e) for e in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+    page = queries.events_page(session, obligation_id, limit=shown.limit, offset=shown.offset)
+    return Page.of(page, EventPublic.of)
 
 
 @router.post(
@@ -159,20 +131,10 @@ def obligation_events(
     tags=["actions"],
 )
 def obligation_run(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Officer,
-    obligation_id: PathId,
+    request: Request, session: SessionDep, user: Officer, obligation_id: PathId
 ) -> RunPublic:
     """Start the obligation's playbook flow in the background, as the signed-in officer."""
-    launched = actions.trigger_run(
-        session,
-        obligation_id,
-        user=user,
-        data_dir=settings.data_dir,
-        command=request.app.state.run_command,
-    )
+    launched = start_run(request, session, obligation_id, user=user)
     return RunPublic(
         obligation_id=obligation_id,
         playbook=launched.playbook,
@@ -195,25 +157,19 @@ def obligation_reassign(
     """Give the obligation another playbook."""
     actions.reassign(session, obligation_id, user=user, playbook=body.playbook, reason=body.reason)
     line = queries.obligation_line(session, obligation_id)
-    return ObligationPublic.of(line, queries.prefect_ui_base(settings.data_dir))
+    return ObligationPublic.of(line, present.prefect_ui_base(settings.data_dir))
 
 
 @router.get("/approvals", response_model=Page[ApprovalPublic], tags=["approvals"])
 def approvals(
     session: SessionDep,
     user: CurrentUser,
+    shown: Shown,
     state: Annotated[str, Query(pattern="^(pending|decided|all)$")] = "pending",
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
 ) -> Page[ApprovalPublic]:
     """Approvals waiting for a decision (oldest first), or decided, or all."""
-    page = queries.approvals_page(session, state=state, limit=limit, offset=offset)
-    return Page(
-        items=[ApprovalPublic.of(i.approval, i.document) for i in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+    page = queries.approvals_page(session, state=state, limit=shown.limit, offset=shown.offset)
+    return Page.of(page, lambda item: ApprovalPublic.of(item.approval, item.document))
 
 
 @router.post("/approvals/{approval_id}/decision", response_model=DecisionPublic, tags=["approvals"])
@@ -229,34 +185,32 @@ async def approval_decision(
 
     Role and four-eyes are the core's rules, as for ``operative approve``.
     """
-    decided = await run_in_threadpool(
-        actions.decide, session, approval_id, user=user, approve=body.approve, reason=body.reason
+    resumed = await run_in_threadpool(
+        decide_and_resume,
+        session,
+        approval_id,
+        username=user.username,
+        approve=body.approve,
+        reason=body.reason,
+        data_dir=settings.data_dir,
+        deliver=request.app.state.deliverer,
     )
-    outcome = await run_in_threadpool(
-        request.app.state.deliverer, settings.data_dir, decided.run_id, approval_id, decided.token
-    )
-    return DecisionPublic(approval=ApprovalPublic.of(decided.approval), resume=outcome)
+    return DecisionPublic(approval=ApprovalPublic.of(resumed.approval), resume=resumed.outcome)
 
 
 @router.get("/deliveries", response_model=Page[DeliveryPublic], tags=["deliveries"])
 def deliveries(
     session: SessionDep,
     user: CurrentUser,
+    shown: Shown,
     status: Annotated[str | None, Query(pattern="^(pending|sending|sent|failed)$")] = None,
     obligation: QueryId = None,
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
 ) -> Page[DeliveryPublic]:
     """Deliveries of the outbox, newest first."""
     page = queries.deliveries_page(
-        session, status=status, obligation_id=obligation, limit=limit, offset=offset
+        session, status=status, obligation_id=obligation, limit=shown.limit, offset=shown.offset
     )
-    return Page(
-        items=[DeliveryPublic.of(d, m) for d, m in page.items],
-        total=page.total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page.of(page, lambda row: DeliveryPublic.of(*row))
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=RetryPublic, tags=["deliveries"])
@@ -275,13 +229,12 @@ async def delivery_retry(
 def positions_list(
     session: SessionDep,
     user: CurrentUser,
+    shown: Shown,
     obligation: QueryId = None,
     language: Annotated[str | None, Query(pattern="^[a-z]{2}$")] = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
     verdict: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=80)] = None,
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
 ) -> Page[PositionPublic]:
     """One row per Member State of a national-positions campaign (the first by default)."""
     view = queries.positions_view(
@@ -291,15 +244,10 @@ def positions_list(
         state=state,
         verdict=verdict,
         search=q,
-        limit=limit,
-        offset=offset,
+        limit=shown.limit,
+        offset=shown.offset,
     )
-    return Page(
-        items=[PositionPublic.of(line) for line in view.lines.items],
-        total=view.lines.total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page.of(view.lines, PositionPublic.of)
 
 
 @router.get("/positions/summary", response_model=PositionsSummaryPublic, tags=["positions"])
@@ -309,18 +257,13 @@ def positions_summary(
     """Counts of a campaign, by language, and the positions received per day."""
     view = queries.positions_view(session, obligation_id=obligation, limit=1)
     if view.campaign is None or view.campaign.id is None or view.summary is None:
-        raise LookupError("no obligation collects national positions")
-    s = view.summary
-    return PositionsSummaryPublic(
-        obligation_id=view.campaign.id,
-        invited=s.invited,
-        reminded=s.reminded,
-        received=s.received,
-        reviewed=s.reviewed,
-        verdicts=s.verdicts,
-        by_language=view.languages,
-        received_by_day=reports.submissions_by_day(session, view.campaign.id),
-    )
+        raise NotFound("no obligation collects national positions")
+    campaign = {
+        "obligation_id": view.campaign.id,
+        "by_language": view.languages,
+        "received_by_day": view.received_by_day,
+    }
+    return PositionsSummaryPublic.model_validate(view.summary, update=campaign)
 
 
 @router.post(
@@ -334,33 +277,24 @@ def position_review(
     line = next(
         (
             line
-            for line in reports.position_lines(session, obligation_id, search=iso3)
+            for line in read_model.position_lines(session, obligation_id, search=iso3)
             if line.state.iso3 == iso3.upper()
         ),
         None,
     )
     if line is None:
-        raise LookupError(f"{iso3.upper()} is not part of obligation {obligation_id}")
+        raise NotFound(f"{iso3.upper()} is not part of obligation {obligation_id}")
     return PositionPublic.of(line)
 
 
 @router.get("/calendar", response_model=Page[ObligationPublic], tags=["register"])
 def calendar(
-    session: SessionDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-    limit: Limit = queries.DEFAULT_LIMIT,
-    offset: Offset = 0,
+    session: SessionDep, settings: SettingsDep, user: CurrentUser, shown: Shown
 ) -> Page[ObligationPublic]:
     """Open deadlines, soonest (most overdue) first. As iCalendar: ``/calendar.ics``."""
-    lines = queries.deadlines(session).open
-    base = queries.prefect_ui_base(settings.data_dir)
-    return Page(
-        items=[ObligationPublic.of(line, base) for line in lines[offset : offset + limit]],
-        total=len(lines),
-        limit=limit,
-        offset=offset,
-    )
+    page = queries.page_of(queries.deadlines(session).open, shown.limit, shown.offset)
+    base = present.prefect_ui_base(settings.data_dir)
+    return Page.of(page, lambda line: ObligationPublic.of(line, base))
 
 
 @router.get("/reports/progress", response_model=ReportPublic, tags=["reports"])
@@ -368,5 +302,5 @@ def progress_report(
     session: SessionDep, user: CurrentUser, resolution: QueryId = None
 ) -> ReportPublic:
     """The progress report for the Council, in Markdown (HTML: ``/reports/progress``)."""
-    report = reports.build_report(session, resolution_id=resolution)
-    return ReportPublic(as_of=report.as_of, markdown=reports.report_markdown(report))
+    report = progress.build_report(session, resolution_id=resolution)
+    return ReportPublic(as_of=report.as_of, markdown=progress.report_markdown(report))

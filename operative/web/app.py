@@ -2,14 +2,17 @@
 
 :func:`create_app` builds it over one engine for the configured database; :func:`server`
 builds a uvicorn server for it (``operative web`` runs one alone; ``operative serve`` can run
-one beside the Prefect runner). Errors are answered in one place: the core's ``ValueError``
-family and ``LookupError`` become a 4xx page, or a ``{"detail": …}`` JSON body under ``/api``,
-a database still locked by a writer after the busy timeout a 503 with ``Retry-After``, and
-nothing is committed on the way.
+one beside the Prefect runner). Errors are answered in one place: an
+:class:`~operative.errors.OperativeError` becomes a page with its ``http_status``, or a
+``{"detail": …}`` JSON body under ``/api``; a database still locked by a writer after the busy
+timeout a 503 with ``Retry-After``; any other exception, a bug, a 500 naming a request id that
+the logged traceback also carries. Nothing is committed on the way.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +27,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from operative.core import tokens
 from operative.core.db import get_engine, read_only
 from operative.core.settings import Settings, get_settings
-from operative.playbooks import national_positions as positions
-from operative.register import approvals, obligations
+from operative.errors import OperativeError
+from operative.orchestration import Deliverer, deliver_decision
 from operative.web import actions, api, pages, portal
 from operative.web.deps import SignInRequired
 from operative.web.render import render
@@ -38,19 +40,7 @@ if TYPE_CHECKING:
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-# The first class an exception is an instance of decides its status.
-STATUS_BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
-    (positions.FileTooLarge, 413),
-    (positions.UnsupportedFileType, 415),
-    (actions.NeedsReason, 422),
-    (actions.Conflict, 409),
-    (approvals.ApprovalError, 403),
-    (obligations.LifecycleError, 409),
-    (positions.SubmissionError, 422),
-    (tokens.TokenError, 403),
-    (LookupError, 404),
-    (ValueError, 400),
-)
+log = logging.getLogger("operative.web")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -72,15 +62,11 @@ def error_response(request: Request, status_code: int, message: str) -> Response
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-async def _core_error(request: Request, exc: Exception) -> Response:
-    status = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
-    return error_response(request, status, _one_line(exc))
+async def _operative_error(request: Request, exc: Exception) -> Response:
+    """An error raised on purpose: its class says the status (:mod:`operative.errors`)."""
+    assert isinstance(exc, OperativeError)
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return error_response(request, exc.http_status, message)
 
 
 # How long a client is asked to wait when the database is busy (seconds).
@@ -130,6 +116,44 @@ async def _sign_in(request: Request, exc: Exception) -> Response:
     return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
 
 
+class InternalErrors:
+    """Any exception that no handler took is a bug: a 500 naming a request id, the traceback
+    logged under the same id, so a person's report leads to the line that failed.
+
+    A middleware rather than an ``Exception`` handler: Starlette re-raises after such a
+    handler, and the server would log the same traceback a second time, without the id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_watched)
+        except Exception:
+            request_id = uuid.uuid4().hex[:16]
+            log.exception("request %s: %s %s failed", request_id, scope["method"], scope["path"])
+            if started:  # the answer is half sent: only the server can end it
+                raise
+            response = error_response(
+                Request(scope),
+                500,
+                f"Internal error (request {request_id}): it is logged; please report the id.",
+            )
+            response.headers["X-Request-ID"] = request_id
+            await response(scope, receive, send)
+
+
 class SecurityHeaders:
     """The headers every answer carries, added as the response starts.
 
@@ -167,7 +191,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     run_command: Sequence[str] = actions.DEFAULT_RUN_COMMAND,
-    deliverer: actions.Deliverer = actions.default_deliverer,
+    deliverer: Deliverer = deliver_decision,
 ) -> FastAPI:
     """The web app over the configured database.
 
@@ -199,12 +223,13 @@ def create_app(
         SignInRequired: _sign_in,
         StarletteHTTPException: _http_error,
         RequestValidationError: _validation_error,
-        ValueError: _core_error,
-        LookupError: _core_error,
+        OperativeError: _operative_error,
         OperationalError: _database_error,
     }
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
+    # Added first, so it runs inside SecurityHeaders: a 500 carries the same headers.
+    app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Literal
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from operative.core import tokens
+from operative.core import clock, tokens
 from operative.core.settings import get_settings
-from operative.models import User, utcnow
+from operative.models import OFFICER_ROLES, User
 
 if TYPE_CHECKING:
     from pwdlib import PasswordHash
@@ -39,8 +39,6 @@ API_PURPOSE = "api-token"
 SIGNIN_PURPOSE = "web-signin"
 SESSION_LIFETIME = dt.timedelta(hours=12)
 SIGNIN_LIFETIME = dt.timedelta(hours=1)
-# Roles that may start flows, reassign playbooks, retry deliveries and review positions.
-OFFICER_ROLES = frozenset({"officer", "admin"})
 
 
 @dataclass(frozen=True)
@@ -90,21 +88,21 @@ def new_session(username: str) -> tuple[str, str]:
     """A session cookie value for ``username`` and the CSRF value inside it."""
     csrf = secrets.token_urlsafe(24)
     token = tokens.sign(
-        SESSION_PURPOSE, {"u": username, "c": csrf}, expires_at=utcnow() + SESSION_LIFETIME
+        SESSION_PURPOSE, {"u": username, "c": csrf}, expires_at=clock.now() + SESSION_LIFETIME
     )
     return token, csrf
 
 
 def new_api_token(username: str) -> tuple[str, dt.datetime]:
     """A bearer token for ``username`` and when it expires."""
-    expires_at = (utcnow() + SESSION_LIFETIME).replace(microsecond=0)
+    expires_at = (clock.now() + SESSION_LIFETIME).replace(microsecond=0)
     return tokens.sign(API_PURPOSE, {"u": username}, expires_at=expires_at), expires_at
 
 
 def new_signin_token() -> tuple[str, str]:
     """A cookie value and CSRF value for the sign-in form (there is no session yet)."""
     csrf = secrets.token_urlsafe(24)
-    return tokens.sign(SIGNIN_PURPOSE, {"c": csrf}, expires_at=utcnow() + SIGNIN_LIFETIME), csrf
+    return tokens.sign(SIGNIN_PURPOSE, {"c": csrf}, expires_at=clock.now() + SIGNIN_LIFETIME), csrf
 
 
 def signin_csrf(cookie: str | None) -> str | None:
@@ -112,7 +110,7 @@ def signin_csrf(cookie: str | None) -> str | None:
     if not cookie:
         return None
     try:
-        value = tokens.verify(cookie, SIGNIN_PURPOSE, at=utcnow()).get("c")
+        value = tokens.verify(cookie, SIGNIN_PURPOSE, at=clock.now()).get("c")
     except tokens.TokenError:
         return None
     return value if isinstance(value, str) else None
@@ -120,7 +118,7 @@ def signin_csrf(cookie: str | None) -> str | None:
 
 def _claims(token: str, purpose: str) -> dict[str, object] | None:
     try:
-        return tokens.verify(token, purpose, at=utcnow())
+        return tokens.verify(token, purpose, at=clock.now())
     except tokens.TokenError:
         return None
 

@@ -1,4 +1,5 @@
-"""The dependencies every route shares: the session, who is signed in, and what they may do."""
+"""The dependencies every route shares: the session, who is signed in, and what they may do;
+and :func:`start_run`, the trigger of a page and of the API, with the app's configuration."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from operative.core.settings import Settings
-from operative.web import auth
+from operative.errors import Unauthenticated
+from operative.web import actions, auth
 from operative.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -24,7 +26,7 @@ from operative.web.auth import (
 T = TypeVar("T")
 
 
-class SignInRequired(Exception):
+class SignInRequired(Unauthenticated):
     """No valid session or token: pages redirect to sign-in, the API answers 401."""
 
 
@@ -149,3 +151,18 @@ async def require_officer(user: Changer) -> Principal:
 
 
 Officer = Annotated[Principal, Depends(require_officer)]
+
+
+def start_run(
+    request: Request, session: Session, obligation_id: int, *, user: Principal
+) -> actions.Launched:
+    """Start the obligation's playbook as ``user`` (:func:`actions.trigger_run`), in the app's
+    data dir and with its run command: the trigger of the page and of the API."""
+    state = request.app.state
+    return actions.trigger_run(
+        session,
+        obligation_id,
+        user=user,
+        data_dir=state.settings.data_dir,
+        command=state.run_command,
+    )

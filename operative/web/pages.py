@@ -17,12 +17,13 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlmodel import Session
 
 from operative.core.settings import Settings
-from operative.models import Submission
+from operative.errors import NotFound
+from operative.orchestration import decide_and_resume
 from operative.playbooks import national_positions as positions
 from operative.register.obligations import load_playbooks
-from operative.reporting import reports
+from operative.reporting import exports, progress, read_model
 from operative.reporting.ics import deadlines_ics
-from operative.web import actions, queries
+from operative.web import actions, present, queries
 from operative.web.auth import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -41,15 +42,17 @@ from operative.web.deps import (
     SessionDep,
     SettingsDep,
     read_signed_in,
+    start_run,
 )
-from operative.web.params import Offset, PathId, QueryId
+from operative.web.params import Limit, Offset, PathId, QueryId, Shown
 from operative.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)]
 # Each resolution brings its obligations: a page of the overview holds a few of them.
 MAX_RESOLUTIONS_PER_PAGE = 50
+# The tab a list shows (``?state=`` of the approvals, ``?status=`` of the deliveries).
+Tab = Annotated[str, Query(max_length=10)]
 
 
 def _safe_next(target: str | None) -> str:
@@ -148,13 +151,15 @@ async def overview(
 ) -> HTMLResponse:
     settings: Settings = request.app.state.settings
 
-    def read(session: Session) -> queries.Paged[queries.ResolutionBlock]:
-        prefect = queries.prefect_ui_base(settings.data_dir)
-        return queries.overview(session, limit=limit, offset=offset, prefect=prefect)
+    def read(session: Session) -> queries.Paged[present.ResolutionBlock]:
+        prefect = present.prefect_ui_base(settings.data_dir)
+        return present.overview(
+            queries.overview(session, limit=limit, offset=offset), prefect=prefect
+        )
 
     page = await read_signed_in(request, read)
     return render(
-        request, "overview.html", {"page": page, "page_numbers": queries.page_numbers(page)}
+        request, "overview.html", {"page": page, "page_numbers": present.page_numbers(page)}
     )
 
 
@@ -172,9 +177,9 @@ async def obligation_page(
         events = queries.events_page(session, obligation_id, limit=limit, offset=offset)
         return {
             "detail": detail,
-            "events": queries.timeline_entries(events),
-            "prefect": queries.prefect_ui_base(settings.data_dir),
-            "flow_run_url": queries.flow_run_url,
+            "events": present.timeline_entries(events),
+            "prefect": present.prefect_ui_base(settings.data_dir),
+            "flow_run_url": present.flow_run_url,
             "playbooks": load_playbooks().playbooks,
             "running": actions.running_pid(settings.data_dir, obligation_id),
         }
@@ -187,19 +192,9 @@ async def obligation_page(
 
 @router.post("/obligations/{obligation_id}/run")
 def obligation_run(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: Officer,
-    obligation_id: PathId,
+    request: Request, session: SessionDep, user: Officer, obligation_id: PathId
 ) -> RedirectResponse:
-    launched = actions.trigger_run(
-        session,
-        obligation_id,
-        user=user,
-        data_dir=settings.data_dir,
-        command=request.app.state.run_command,
-    )
+    launched = start_run(request, session, obligation_id, user=user)
     return redirect(
         f"/obligations/{obligation_id}",
         f"Started {launched.playbook} for obligation {obligation_id} (process {launched.pid}); "
@@ -255,9 +250,10 @@ async def positions_page(
         "positions.html",
         {
             "view": view,
-            "rows": queries.position_rows(view.lines.items),
+            "rows": present.position_rows(view.lines.items),
+            "chart": present.submissions_chart(view.received_by_day),
             "filters": filters,
-            "states": reports.POSITION_STATES,
+            "states": read_model.POSITION_STATES,
             "verdicts": positions.VERDICTS,
             "verdict_labels": positions.VERDICT_LABELS,
         },
@@ -283,19 +279,12 @@ def positions_review(
 def positions_file(
     session: SessionDep, settings: SettingsDep, user: CurrentUser, obligation_id: PathId, iso3: str
 ) -> FileResponse:
-    from sqlmodel import select
-
-    row = session.exec(
-        select(Submission).where(
-            Submission.obligation_id == obligation_id,
-            Submission.member_state_iso3 == iso3.upper(),
-        )
-    ).first()
+    row = queries.submission_file(session, obligation_id, iso3)
     if row is None or not row.attachment_path:
-        raise LookupError(f"no file from {iso3.upper()} for obligation {obligation_id}")
+        raise NotFound(f"no file from {iso3.upper()} for obligation {obligation_id}")
     path = Path(row.attachment_path).resolve()
     if not path.is_relative_to(settings.data_dir.resolve()) or not path.is_file():
-        raise LookupError(f"the file from {iso3.upper()} is no longer in the data dir")
+        raise NotFound(f"the file from {iso3.upper()} is no longer in the data dir")
     return FileResponse(path, filename=row.attachment_name or path.name)
 
 
@@ -304,14 +293,9 @@ def positions_file(
 
 @router.get("/approvals", response_class=HTMLResponse)
 def approvals_page(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    state: Annotated[str, Query(max_length=10)] = "pending",
-    offset: Offset = 0,
-    limit: Limit = queries.DEFAULT_LIMIT,
+    request: Request, session: SessionDep, user: CurrentUser, shown: Shown, state: Tab = "pending"
 ) -> HTMLResponse:
-    page = queries.approvals_page(session, state=state, limit=limit, offset=offset)
+    page = queries.approvals_page(session, state=state, limit=shown.limit, offset=shown.offset)
     # An empty inbox still shows what was decided lately, so the page is never blank.
     recent = (
         queries.approvals_page(session, state="decided", limit=10, offset=0)
@@ -345,20 +329,20 @@ async def approvals_decide(
     decision: Annotated[str, Form(pattern="^(approve|reject)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
-    decided = await run_in_threadpool(
-        actions.decide,
+    resumed = await run_in_threadpool(
+        decide_and_resume,
         session,
         approval_id,
-        user=user,
+        username=user.username,
         approve=decision == "approve",
         reason=reason,
-    )
-    outcome = await run_in_threadpool(
-        request.app.state.deliverer, settings.data_dir, decided.run_id, approval_id, decided.token
+        data_dir=settings.data_dir,
+        deliver=request.app.state.deliverer,
     )
     return redirect(
         "/approvals",
-        f"Approval {approval_id} {decided.approval.decision} by {user.username}: {outcome}.",
+        f"Approval {approval_id} {resumed.approval.decision} by {user.username}: "
+        f"{resumed.outcome}.",
     )
 
 
@@ -367,15 +351,10 @@ async def approvals_decide(
 
 @router.get("/deliveries", response_class=HTMLResponse)
 def deliveries_page(
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-    status: Annotated[str, Query(max_length=10)] = "failed",
-    offset: Offset = 0,
-    limit: Limit = queries.DEFAULT_LIMIT,
+    request: Request, session: SessionDep, user: CurrentUser, shown: Shown, status: Tab = "failed"
 ) -> HTMLResponse:
     wanted = None if status in {"", "all"} else status
-    page = queries.deliveries_page(session, status=wanted, limit=limit, offset=offset)
+    page = queries.deliveries_page(session, status=wanted, limit=shown.limit, offset=shown.offset)
     # No failure to show: the latest deliveries instead, so the page is never blank.
     recent = (
         queries.deliveries_page(session, limit=20, offset=0)
@@ -418,7 +397,7 @@ def calendar_page(request: Request, session: SessionDep, user: CurrentUser) -> H
     return render(
         request,
         "calendar.html",
-        {"deadlines": queries.deadlines(session), "days_to": queries.days_to},
+        {"deadlines": queries.deadlines(session), "days_to": present.days_to},
     )
 
 
@@ -434,7 +413,7 @@ def calendar_ics(session: SessionDep, user: CurrentUser) -> Response:
 @router.get("/exports", response_class=HTMLResponse)
 def exports_page(request: Request, session: SessionDep, user: CurrentUser) -> HTMLResponse:
     context = {
-        "campaigns": queries.campaign_ids(session),
+        "campaigns": positions.campaign_ids(session),
         "resolutions": queries.resolution_refs(session),
     }
     session.close()
@@ -456,16 +435,16 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def export_obligations(
     session: SessionDep, user: CurrentUser, extension: str, resolution: QueryId = None
 ) -> Response:
-    rows = reports.obligation_rows(session, resolution_id=resolution)
-    return _export("obligations", reports.OBLIGATION_COLUMNS, rows, extension)
+    rows = read_model.obligation_rows(session, resolution_id=resolution)
+    return _export("obligations", read_model.OBLIGATION_COLUMNS, rows, extension)
 
 
 @router.get("/exports/positions.{extension}")
 def export_positions(
     session: SessionDep, user: CurrentUser, extension: str, obligation: QueryId = None
 ) -> Response:
-    rows = reports.position_rows(session, queries.campaign_id(session, obligation))
-    return _export("positions", reports.POSITION_COLUMNS, rows, extension)
+    rows = read_model.position_rows(session, positions.campaign(session, obligation))
+    return _export("positions", read_model.POSITION_COLUMNS, rows, extension)
 
 
 def _export(
@@ -473,16 +452,16 @@ def _export(
 ) -> Response:
     """``rows`` as ``name.csv`` or ``name.xlsx``, as the extension asks."""
     if extension == "csv":
-        return _download(reports.to_csv(columns, rows), "text/csv; charset=utf-8", f"{name}.csv")
+        return _download(exports.to_csv(columns, rows), "text/csv; charset=utf-8", f"{name}.csv")
     if extension == "xlsx":
-        return _download(reports.to_xlsx(name, columns, rows), XLSX, f"{name}.xlsx")
-    raise LookupError(f"no export as .{extension} (csv or xlsx)")
+        return _download(exports.to_xlsx(name, columns, rows), XLSX, f"{name}.xlsx")
+    raise NotFound(f"no export as .{extension} (csv or xlsx)")
 
 
 @router.get("/reports/progress", response_class=HTMLResponse)
 def report_page(session: SessionDep, user: CurrentUser, resolution: QueryId = None) -> HTMLResponse:
-    report = reports.build_report(session, resolution_id=resolution)
-    response = HTMLResponse(reports.report_html(report))
+    report = progress.build_report(session, resolution_id=resolution)
+    response = HTMLResponse(progress.report_html(report))
     # The printable report carries its own stylesheet inline, and no script at all.
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
@@ -492,9 +471,9 @@ def report_page(session: SessionDep, user: CurrentUser, resolution: QueryId = No
 
 @router.get("/reports/progress.md")
 def report_markdown(session: SessionDep, user: CurrentUser, resolution: QueryId = None) -> Response:
-    report = reports.build_report(session, resolution_id=resolution)
+    report = progress.build_report(session, resolution_id=resolution)
     return Response(
-        reports.report_markdown(report),
+        progress.report_markdown(report),
         media_type="text/markdown; charset=utf-8",
         headers={"Content-Disposition": 'inline; filename="progress-report.md"'},
     )

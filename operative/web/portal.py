@@ -23,15 +23,17 @@ from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
 from operative.core import tokens
+from operative.errors import OperativeError
+from operative.i18n import LANGUAGE_NAMES, LANGUAGES
 from operative.models import (
+    FINISHED,
     MemberState,
     Obligation,
-    ObligationStatus,
     Paragraph,
     Resolution,
     Submission,
 )
-from operative.notify.templates import LANGUAGES
+from operative.playbooks import Playbook
 from operative.playbooks import national_positions as positions
 from operative.web.auth import CSRF_FIELD, csrf_matches, portal_csrf
 from operative.web.deps import SessionDep
@@ -39,7 +41,6 @@ from operative.web.render import environment, render
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español"}
 # Room for the form's other fields and the multipart framing around the file.
 FORM_OVERHEAD_BYTES = 256 * 1024
 MAX_TEXT_CHARS = 100_000
@@ -62,15 +63,25 @@ class Link:
 
     @property
     def closed(self) -> bool:
-        return self.obligation.status in {ObligationStatus.done, ObligationStatus.cancelled}
+        return self.obligation.status in FINISHED
 
 
-class Refused(Exception):
+class NotAccepted(OperativeError):
+    """A submission the portal does not take: the form comes back with ``status_code`` and the
+    ``error`` it explains (a key of the template's messages)."""
+
+    def __init__(self, status_code: int, error: str) -> None:
+        super().__init__(error)
+        self.status_code = self.http_status = status_code
+        self.error = error
+
+
+class Refused(OperativeError):
     """A link that opens nothing: ``reason`` is invalid, expired or unknown."""
 
     def __init__(self, status_code: int, reason: str, languages: tuple[str, ...]) -> None:
         super().__init__(reason)
-        self.status_code = status_code
+        self.status_code = self.http_status = status_code
         self.reason = reason
         self.languages = languages
 
@@ -96,7 +107,7 @@ def open_link(session: Session, token: str, *, lang: str | None = None) -> Link:
         raise Refused(410, "expired", (first,)) from None
     state = session.get(MemberState, iso3)
     obligation = session.get(Obligation, obligation_id)
-    if state is None or obligation is None or obligation.playbook != "national_positions":
+    if state is None or obligation is None or obligation.playbook != Playbook.national_positions:
         raise Refused(404, "unknown", everyone)
     paragraph = session.get(Paragraph, obligation.paragraph_id)
     resolution = session.get(Resolution, paragraph.resolution_id) if paragraph else None
@@ -131,8 +142,7 @@ def _page(
     session: Session,
     link: Link,
     *,
-    status_code: int = 200,
-    error: str | None = None,
+    refused: NotAccepted | None = None,
     sent: bool = False,
     text: str = "",
 ) -> HTMLResponse:
@@ -146,7 +156,7 @@ def _page(
         "link": link,
         "submission": submission,
         "portal_csrf": portal_csrf(link.token),
-        "error": error,
+        "error": refused.error if refused else None,
         "sent": sent,
         "text": text or (submission.text if submission and submission.text else ""),
         "accepted": ", ".join(sorted(positions.ATTACHMENT_TYPES)),
@@ -154,6 +164,7 @@ def _page(
         "max_megabytes": positions.MAX_ATTACHMENT_BYTES // (1024 * 1024),
         "language_names": LANGUAGE_NAMES,
     }
+    status_code = refused.status_code if refused else 200
     response = render(
         request, "portal.html", context, status_code=status_code, language=link.language
     )
@@ -176,29 +187,55 @@ def portal_page(
 async def portal_submit(
     request: Request, session: SessionDep, token: str, lang: str | None = None
 ) -> Response:
+    """Record the state's position (a text, a file or both), then show the page again."""
     try:
         link = open_link(session, token, lang=lang)
     except Refused as refused:
         return refusal_page(request, refused)
-    length = request.headers.get("content-length")
+    try:
+        _check_length(request.headers.get("content-length"))
+        text, attachment = await _read_form(request, token)
+    except NotAccepted as refused:
+        return _page(request, session, link, refused=refused)
+    try:
+        _record(session, link, text, attachment)
+    except NotAccepted as refused:
+        return _page(request, session, link, refused=refused, text=text)
+    suffix = f"&lang={link.language}" if lang in LANGUAGES else ""
+    return RedirectResponse(f"/portal/{token}?sent=1{suffix}", status_code=303)
+
+
+Attachment = tuple[str, bytes]
+
+
+def _check_length(length: str | None) -> None:
+    """Refuse a request of unknown size, or too large for any accepted file, before reading it."""
     if length is None or not length.isdigit():
-        return _page(request, session, link, status_code=411, error="length")
+        raise NotAccepted(411, "length")
     if int(length) > positions.MAX_ATTACHMENT_BYTES + FORM_OVERHEAD_BYTES:
-        return _page(request, session, link, status_code=413, error="too_large")
+        raise NotAccepted(413, "too_large")
+
+
+async def _read_form(request: Request, token: str) -> tuple[str, Attachment | None]:
+    """The form's text and file, once its CSRF token matches the link's."""
     # The context closes the uploaded file's spool however the request ends.
     async with request.form(max_files=1, max_fields=8) as form:
         given = form.get(CSRF_FIELD)
         if not csrf_matches(portal_csrf(token), given if isinstance(given, str) else None):
-            return _page(request, session, link, status_code=403, error="form")
+            raise NotAccepted(403, "form")
         raw_text = form.get("position_text")
         text = raw_text if isinstance(raw_text, str) else ""
         if len(text) > MAX_TEXT_CHARS:
-            return _page(request, session, link, status_code=413, error="text_too_long")
+            raise NotAccepted(413, "text_too_long")
         upload = form.get("position_file")
-        attachment = None
-        if isinstance(upload, UploadFile) and upload.filename:
-            # One byte past the limit is enough for the core to refuse it as too large.
-            attachment = (upload.filename, await upload.read(positions.MAX_ATTACHMENT_BYTES + 1))
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return text, None
+        # One byte past the limit is enough for the core to refuse it as too large.
+        return text, (upload.filename, await upload.read(positions.MAX_ATTACHMENT_BYTES + 1))
+
+
+def _record(session: Session, link: Link, text: str, attachment: Attachment | None) -> None:
+    """Submit the position through the core (which holds the rules) and commit it."""
     try:
         positions.submit(
             session,
@@ -210,14 +247,12 @@ async def portal_submit(
         )
         session.commit()
     except positions.FileTooLarge:
-        return _page(request, session, link, status_code=413, error="too_large", text=text)
+        raise NotAccepted(413, "too_large") from None
     except positions.UnsupportedFileType:
-        return _page(request, session, link, status_code=415, error="file_type", text=text)
+        raise NotAccepted(415, "file_type") from None
     except positions.SubmissionError:
         session.rollback()
         if link.closed:
-            return _page(request, session, link, status_code=409, error="closed", text=text)
-        error = "empty_file" if attachment is not None and not attachment[1] else "empty"
-        return _page(request, session, link, status_code=422, error=error, text=text)
-    suffix = f"&lang={link.language}" if lang in LANGUAGES else ""
-    return RedirectResponse(f"/portal/{token}?sent=1{suffix}", status_code=303)
+            raise NotAccepted(409, "closed") from None
+        empty_file = attachment is not None and not attachment[1]
+        raise NotAccepted(422, "empty_file" if empty_file else "empty") from None

@@ -2,22 +2,23 @@
 
 Every list here is paginated by ``limit``/``offset`` and returns its total, so the API and the
 pages page the same way; the heavy lists (events, deliveries) are counted and sliced in SQL.
+The statements are built once, at import (building one cost more than running it). How a page
+shows what is read here is :mod:`operative.web.present`'s business.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from operative.core import clock as calendar
+from operative.errors import Invalid, NotFound
 from operative.models import (
+    FINISHED,
     Activity,
     Approval,
     Delivery,
@@ -33,8 +34,7 @@ from operative.models import (
     Submission,
 )
 from operative.playbooks import national_positions as positions
-from operative.register.obligations import is_overdue
-from operative.reporting import reports
+from operative.reporting import read_model
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -67,53 +67,17 @@ class Paged(Generic[T]):
         return max(1, -(-self.total // self.limit))
 
 
-def page_numbers(page: Paged[Any], *, around: int = 2) -> list[int | None]:
-    """The page numbers to link: the first, the last and those near this one; None marks a gap."""
-    wanted = {1, page.pages, *range(page.number - around, page.number + around + 1)}
-    numbers: list[int | None] = []
-    for number in sorted(n for n in wanted if 1 <= n <= page.pages):
-        if numbers and numbers[-1] is not None and number - numbers[-1] > 1:
-            numbers.append(None)
-        numbers.append(number)
-    return numbers
-
-
-def _slice(items: Sequence[T], limit: int, offset: int) -> Paged[T]:
+def page_of(items: Sequence[T], limit: int, offset: int) -> Paged[T]:
+    """The page of a list read whole."""
     return Paged(list(items[offset : offset + limit]), len(items), limit, offset)
-
-
-# --- Prefect links (read from files only: the web app never imports Prefect) -----------------
-
-
-def prefect_ui_base(data_dir: Path) -> str | None:
-    """Where a flow run can be looked at: ``PREFECT_UI_URL``, else the API of the configured
-    or a recorded local server (``<data dir>/prefect/servers/*.url``), without its ``/api``."""
-    url = os.environ.get("PREFECT_UI_URL") or os.environ.get("PREFECT_API_URL")
-    if not url:
-        for path in sorted((data_dir / "prefect" / "servers").glob("*.url")):
-            try:
-                url = path.read_text(encoding="utf-8").strip()
-            except OSError:
-                continue
-            if url:
-                break
-    if not url:
-        return None
-    url = url.rstrip("/")
-    return url[: -len("/api")] if url.endswith("/api") else url
-
-
-def flow_run_url(base: str | None, run_id: str | None) -> str | None:
-    if not base or not run_id:
-        return None
-    return f"{base}/runs/flow-run/{run_id}"
 
 
 # --- overview ---------------------------------------------------------------------------------
 
 
 OVERVIEW_PER_PAGE = 10
-# The overview shows a paragraph's opening words: only so much of its text is read.
+# The overview shows a paragraph's opening words: only so much of its text is read
+# (present.EXCERPT_SHOWN of them are shown).
 EXCERPT_CHARS = 200
 
 
@@ -128,38 +92,18 @@ class ResolutionRef:
     title: str
 
 
-class OverviewRow(NamedTuple):
-    """One obligation as the overview shows it: plain values and the strings the page prints,
-    all made before the page renders (a template's filter or macro per cell, times a page of
-    rows, cost more than the queries). A tuple, like the page's other rows: cheaper to build
-    than a frozen dataclass."""
-
-    id: int
-    num: str
-    verb_text: str
-    addressee: str
-    excerpt: str
-    playbook: str
-    status: str
-    status_label: str
-    progress: int
-    due_at: dt.datetime | None
-    due: str
-    overdue: bool
-    next_action: str
-    last_flow_run_id: str | None
-    flow_run_url: str | None
-
-
-class _Due(NamedTuple):
-    status: str
-    due_at: dt.datetime | None
-
-
 @dataclass(frozen=True)
-class ResolutionBlock:
-    resolution: ResolutionRef
-    rows: list[OverviewRow]
+class Overview:
+    """A page of resolutions with their obligations, as read (:func:`present.overview` makes
+    the page of it): ``rows`` are the plain columns of ``_OVERVIEW_ROWS``, left as the driver
+    gave them, and ``counts`` what each obligation waits for."""
+
+    resolutions: list[ResolutionRef]
+    rows: Sequence[Any]
+    counts: dict[int, read_model.Counts]
+    total: int
+    limit: int
+    offset: int
 
 
 _REF_COLUMNS = (
@@ -173,7 +117,7 @@ _REF_COLUMNS = (
 
 def resolution_refs(session: Session) -> list[ResolutionRef]:
     """Every resolution, newest first (by adoption, then registration), without its text."""
-    rows = reports.plain_rows(session, sa.select(*_REF_COLUMNS).order_by(*_newest_first()))
+    rows = read_model.plain_rows(session, sa.select(*_REF_COLUMNS).order_by(*_newest_first()))
     return [ResolutionRef(*row) for row in rows]
 
 
@@ -186,7 +130,6 @@ def _newest_first() -> tuple[Any, ...]:
     )
 
 
-# The overview's statements are built once (building one cost more than running it).
 _RESOLUTION_COUNT = sa.select(func.count()).select_from(Resolution)
 _RESOLUTION_PAGE = (
     sa.select(*_REF_COLUMNS)
@@ -194,6 +137,7 @@ _RESOLUTION_PAGE = (
     .offset(sa.bindparam("offset", type_=sa.Integer))
     .limit(sa.bindparam("limit", type_=sa.Integer))
 )
+# present.overview unpacks these columns in this order.
 _OVERVIEW_ROWS = (
     sa.select(
         col(Paragraph.resolution_id),
@@ -213,97 +157,50 @@ _OVERVIEW_ROWS = (
     .where(col(Paragraph.resolution_id).in_(sa.bindparam("ids", expanding=True)))
     .order_by(col(Paragraph.resolution_id), col(Paragraph.position))
 )
-# The overview shows this much of a paragraph's opening words.
-EXCERPT_SHOWN = 160
 
 
-def truncate(text: str, length: int, *, leeway: int = 5, end: str = "...") -> str:
-    """Jinja's ``truncate`` filter (its defaults): a text at most ``length`` + ``leeway``
-    long is kept whole, a longer one is cut at a word boundary and ends with ``end``."""
-    if len(text) <= length + leeway:
-        return text
-    return text[: length - len(end)].rsplit(" ", 1)[0] + end
-
-
-def overview(
-    session: Session,
-    *,
-    limit: int = OVERVIEW_PER_PAGE,
-    offset: int = 0,
-    prefect: str | None = None,
-) -> Paged[ResolutionBlock]:
-    """A page of resolutions, newest first, each with its obligations in paragraph order.
+def overview(session: Session, *, limit: int = OVERVIEW_PER_PAGE, offset: int = 0) -> Overview:
+    """A page of resolutions, newest first, with their obligations in paragraph order.
 
     Only the columns shown are read (a paragraph's text is cut in SQL), and what the
-    obligations wait for is counted for the whole page at once (:func:`reports.obligation_counts`).
-    ``prefect`` is the base of the flow-run links (:func:`prefect_ui_base`).
+    obligations wait for is counted for the whole page at once
+    (:func:`read_model.obligation_counts`).
     """
-    total = session.connection().execute(_RESOLUTION_COUNT).scalar_one()
-    refs = [
-        ResolutionRef(*row)
-        for row in reports.plain_rows(session, _RESOLUTION_PAGE, {"offset": offset, "limit": limit})
-    ]
-    blocks = {ref.id: ResolutionBlock(ref, []) for ref in refs}
-    if not blocks:
-        return Paged([], int(total), limit, offset)
-    rows = reports.plain_rows(session, _OVERVIEW_ROWS, {"ids": list(blocks)})
-    counts = reports.obligation_counts(session, [row[1] for row in rows])
-    now = calendar.now()
-    local = reports.local_formatter()
-    for resolution_id, oid, num, verb_text, verb, addressee, excerpt, *rest in rows:
-        playbook, status, progress, due_at, run_id = rest
-        status = str(getattr(status, "value", status))
-        blocks[resolution_id].rows.append(
-            OverviewRow(
-                id=oid,
-                num=num,
-                verb_text=verb_text or verb or "",
-                addressee=addressee or "",
-                excerpt=truncate(excerpt or "", EXCERPT_SHOWN),
-                playbook=playbook,
-                status=status,
-                status_label=status.replace("_", " "),
-                progress=progress,
-                due_at=due_at,
-                due=local(due_at) or "—",
-                # is_overdue reads only these two: the rule stays in one place, without
-                # building a table object (~60 us) per row.
-                overdue=is_overdue(cast(Obligation, _Due(status, due_at)), now),
-                next_action=reports.next_action(status, playbook, counts[oid]),
-                last_flow_run_id=run_id,
-                flow_run_url=flow_run_url(prefect, run_id),
-            )
-        )
-    return Paged(list(blocks.values()), int(total), limit, offset)
+    total = int(session.connection().execute(_RESOLUTION_COUNT).scalar_one())
+    window = {"offset": offset, "limit": limit}
+    refs = [ResolutionRef(*row) for row in read_model.plain_rows(session, _RESOLUTION_PAGE, window)]
+    if not refs:
+        return Overview(refs, [], {}, total, limit, offset)
+    rows = read_model.plain_rows(session, _OVERVIEW_ROWS, {"ids": [ref.id for ref in refs]})
+    counts = read_model.obligation_counts(session, [row[1] for row in rows])
+    return Overview(refs, rows, counts, total, limit, offset)
 
 
-def obligations_page(
+def obligations(
     session: Session,
     *,
-    limit: int,
-    offset: int,
     resolution_id: int | None = None,
     status: str | None = None,
     overdue: bool | None = None,
-) -> Paged[reports.ObligationLine]:
+) -> list[read_model.ObligationLine]:
+    """Obligations in register order, of one resolution, status or overdue flag if given."""
     if status is not None and status not in {s.value for s in ObligationStatus}:
-        raise ValueError(
+        raise Invalid(
             f"status {status!r}: expected one of {', '.join(s.value for s in ObligationStatus)}"
         )
-    lines = [
+    return [
         line
-        for line in reports.obligation_lines(session, resolution_id=resolution_id)
+        for line in read_model.obligation_lines(session, resolution_id=resolution_id)
         if (status is None or line.obligation.status == status)
         and (overdue is None or line.overdue == overdue)
     ]
-    return _slice(lines, limit, offset)
 
 
-def obligation_line(session: Session, obligation_id: int) -> reports.ObligationLine:
-    """One obligation with its paragraph and what it waits for; ``LookupError`` if unknown."""
-    lines = reports.obligation_lines(session, obligation_ids=[obligation_id])
+def obligation_line(session: Session, obligation_id: int) -> read_model.ObligationLine:
+    """One obligation with its paragraph and what it waits for; ``NotFound`` if unknown."""
+    lines = read_model.obligation_lines(session, obligation_ids=[obligation_id])
     if not lines:
-        raise LookupError(f"no obligation {obligation_id}")
+        raise NotFound(f"no obligation {obligation_id}")
     return lines[0]
 
 
@@ -320,7 +217,7 @@ def resolutions_page(session: Session, *, limit: int, offset: int) -> Paged[Reso
 
 @dataclass(frozen=True)
 class ObligationDetail:
-    line: reports.ObligationLine
+    line: read_model.ObligationLine
     approvals: list[Approval]
     documents: list[Document]
     records: list[Record]
@@ -443,40 +340,6 @@ def events_page(session: Session, obligation_id: int, *, limit: int, offset: int
     return Paged(list(rows), int(total), limit, offset)
 
 
-class TimelineEntry(NamedTuple):
-    """An audit event as the timeline prints it (strings made in one pass, not per cell)."""
-
-    kind: str
-    subject: str
-    actor: str
-    at_iso: str
-    at_local: str
-    payload: str
-
-
-def timeline_entries(events: Paged[Event]) -> Paged[TimelineEntry]:
-    """The page of events with the strings the timeline shows."""
-    local = reports.local_formatter()
-    return Paged(
-        [
-            TimelineEntry(
-                kind=event.kind,
-                subject=event.subject,
-                actor=event.actor,
-                at_iso=event.occurred_at.isoformat(),
-                at_local=local(event.occurred_at) or "—",
-                payload=truncate(event.payload, 160)
-                if event.payload and event.payload != "{}"
-                else "",
-            )
-            for event in events.items
-        ],
-        events.total,
-        events.limit,
-        events.offset,
-    )
-
-
 # --- approvals --------------------------------------------------------------------------------
 
 
@@ -484,48 +347,65 @@ def timeline_entries(events: Paged[Event]) -> Paged[TimelineEntry]:
 class ApprovalItem:
     approval: Approval
     document: Document | None
-    line: reports.ObligationLine | None
+    line: read_model.ObligationLine | None
 
 
-APPROVAL_STATES = ("pending", "decided", "all")
+def _listing(query: Any) -> tuple[Any, Any]:
+    """The count of ``query``'s rows and its page (``offset``, ``limit``), as statements."""
+    count = select(func.count()).select_from(query.subquery())
+    window = query.offset(sa.bindparam("offset", type_=sa.Integer))
+    return count, window.limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+# Waiting: oldest first; decided or all: newest first.
+_APPROVAL_LISTS = {
+    "pending": _listing(
+        select(Approval)
+        .where(col(Approval.decision).is_(None))
+        .order_by(col(Approval.requested_at), col(Approval.id))
+    ),
+    "decided": _listing(
+        select(Approval)
+        .where(col(Approval.decision).is_not(None))
+        .order_by(col(Approval.id).desc())
+    ),
+    "all": _listing(select(Approval).order_by(col(Approval.id).desc())),
+}
+APPROVAL_STATES = tuple(_APPROVAL_LISTS)
 
 
 def approvals_page(
     session: Session, *, state: str = "pending", limit: int, offset: int
 ) -> Paged[ApprovalItem]:
     """Approvals waiting (oldest first), decided (newest first) or all (newest first)."""
-    if state not in APPROVAL_STATES:
-        raise ValueError(f"state {state!r}: expected one of {', '.join(APPROVAL_STATES)}")
-    query = select(Approval)
-    if state == "pending":
-        query = query.where(col(Approval.decision).is_(None)).order_by(
-            col(Approval.requested_at), col(Approval.id)
-        )
-    else:
-        if state == "decided":
-            query = query.where(col(Approval.decision).is_not(None))
-        query = query.order_by(col(Approval.id).desc())
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.offset(offset).limit(limit)).all()
-    document_ids = [a.document_id for a in rows if a.document_id is not None]
+    if state not in _APPROVAL_LISTS:
+        raise Invalid(f"state {state!r}: expected one of {', '.join(APPROVAL_STATES)}")
+    count, page = _APPROVAL_LISTS[state]
+    total = session.exec(count).one()
+    rows = session.exec(page, params={"offset": offset, "limit": limit}).all()
+    return Paged(_approval_items(session, rows), int(total), limit, offset)
+
+
+def _approval_items(session: Session, approvals: Sequence[Approval]) -> list[ApprovalItem]:
+    """Each approval with its draft and its obligation's line, read for all of them at once."""
+    document_ids = [a.document_id for a in approvals if a.document_id is not None]
     documents = {
         d.id: d for d in session.exec(select(Document).where(col(Document.id).in_(document_ids)))
     }
     lines = {
         line.obligation.id: line
-        for line in reports.obligation_lines(
-            session, obligation_ids=sorted({a.obligation_id for a in rows})
+        for line in read_model.obligation_lines(
+            session, obligation_ids=sorted({a.obligation_id for a in approvals})
         )
     }
-    items = [
+    return [
         ApprovalItem(
             approval=a,
             document=documents.get(a.document_id) if a.document_id else None,
             line=lines.get(a.obligation_id),
         )
-        for a in rows
+        for a in approvals
     ]
-    return Paged(items, int(total), limit, offset)
 
 
 def approval_history(session: Session, approval: Approval) -> list[Approval]:
@@ -559,7 +439,7 @@ def deliveries_page(
 ) -> Paged[tuple[Delivery, Message]]:
     """Deliveries, newest first, optionally of one status or one obligation."""
     if status is not None and status not in DELIVERY_STATES:
-        raise ValueError(f"status {status!r}: expected one of {', '.join(DELIVERY_STATES)}")
+        raise Invalid(f"status {status!r}: expected one of {', '.join(DELIVERY_STATES)}")
     query = select(Delivery, Message).join(Message, col(Delivery.message_id) == col(Message.id))
     if status is not None:
         query = query.where(Delivery.status == status)
@@ -571,79 +451,18 @@ def deliveries_page(
 
 
 def delivery(session: Session, delivery_id: int) -> tuple[Delivery, Message]:
-    """One delivery and its message; ``LookupError`` if unknown."""
+    """One delivery and its message; ``NotFound`` if unknown."""
     found = session.exec(
         select(Delivery, Message)
         .join(Message, col(Delivery.message_id) == col(Message.id))
         .where(Delivery.id == delivery_id)
     ).first()
     if found is None:
-        raise LookupError(f"no delivery with id {delivery_id}")
+        raise NotFound(f"no delivery with id {delivery_id}")
     return found[0], found[1]
 
 
 # --- national positions -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Positions received per day and in total, drawn as inline SVG."""
-
-    width: int
-    height: int
-    bars: list[Bar]
-    line: str
-    total: int
-    peak: int
-    first: str
-    last: str
-
-
-def submissions_chart(
-    days: list[tuple[dt.date, int]], *, width: int = 640, height: int = 160
-) -> Chart | None:
-    """Bars per day, scaled to the busiest day, and the cumulative total as a line."""
-    if not days:
-        return None
-    start, end = days[0][0], days[-1][0]
-    span = max(1, (end - start).days + 1)
-    step = width / span
-    peak = max(count for _day, count in days)
-    total = sum(count for _day, count in days)
-    bars, points, running = [], [], 0
-    for day, count in days:
-        x = (day - start).days * step
-        bar_height = (height - 10) * count / peak
-        bars.append(
-            Bar(
-                round(x, 1),
-                round(height - bar_height, 1),
-                round(max(1.0, step * 0.8), 1),
-                round(bar_height, 1),
-                f"{day.isoformat()}: {count}",
-            )
-        )
-        running += count
-        points.append(f"{x + step / 2:.1f},{height - (height - 10) * running / total:.1f}")
-    return Chart(
-        width=width,
-        height=height,
-        bars=bars,
-        line=" ".join(points),
-        total=total,
-        peak=peak,
-        first=start.isoformat(),
-        last=end.isoformat(),
-    )
 
 
 @dataclass(frozen=True)
@@ -659,40 +478,16 @@ class Campaign:
 class PositionsView:
     campaigns: list[int]
     campaign: Campaign | None
-    lines: Paged[reports.PositionLine]
+    lines: Paged[read_model.PositionLine]
     summary: positions.Summary | None
-    chart: Chart | None
     languages: dict[str, int]
+    # Positions received per day, oldest first (the page draws them as a chart).
+    received_by_day: list[tuple[dt.date, int]]
 
 
-_CAMPAIGN_IDS = (
-    sa.select(col(Obligation.id))
-    .where(col(Obligation.playbook) == "national_positions")
-    .order_by(col(Obligation.id))
-)
 _CAMPAIGN = sa.select(col(Obligation.status), col(Obligation.due_at)).where(
     col(Obligation.id) == _OID
 )
-
-
-def campaign_ids(session: Session) -> list[int]:
-    """The obligations that collect national positions, oldest first (ids only)."""
-    return [int(oid) for (oid,) in reports.plain_rows(session, _CAMPAIGN_IDS)]
-
-
-def _chosen_campaign(found: list[int], obligation_id: int | None) -> int | None:
-    if obligation_id is not None and obligation_id not in found:
-        raise LookupError(f"obligation {obligation_id} does not collect national positions")
-    return obligation_id if obligation_id is not None else (found[0] if found else None)
-
-
-def campaign_id(session: Session, obligation_id: int | None = None) -> int:
-    """``obligation_id`` if it collects national positions, else the first campaign;
-    ``LookupError`` when there is none."""
-    chosen = _chosen_campaign(campaign_ids(session), obligation_id)
-    if chosen is None:
-        raise LookupError("no obligation collects national positions")
-    return chosen
 
 
 def positions_view(
@@ -711,68 +506,39 @@ def positions_view(
     The campaign's lines are read once; the counts by language come from them, the filters
     are applied to them, and the other counts are one grouped query.
     """
-    reports.check_position_filters(state=state, verdict=verdict)
-    found = campaign_ids(session)
-    chosen = _chosen_campaign(found, obligation_id)
+    read_model.check_position_filters(state=state, verdict=verdict)
+    found = positions.campaign_ids(session)
+    chosen = positions.chosen_campaign(found, obligation_id)
     if chosen is None:
-        return PositionsView(found, None, Paged([], 0, limit, offset), None, None, {})
+        return PositionsView(found, None, Paged([], 0, limit, offset), None, {}, [])
     status, due_at = session.connection().execute(_CAMPAIGN, {"oid": chosen}).one()
     campaign = Campaign(chosen, str(getattr(status, "value", status)), due_at)
-    everyone = reports.position_lines(session, chosen)
+    everyone = read_model.position_lines(session, chosen)
     languages: dict[str, int] = {}
     for line in everyone:
         languages[line.state.language] = languages.get(line.state.language, 0) + 1
-    lines = reports.filter_positions(
+    lines = read_model.filter_positions(
         everyone, language=language, state=state, verdict=verdict, search=search
     )
-    summary = reports.summaries(session, [chosen]).get(chosen) or positions.Summary(
-        0, 0, 0, 0, {verdict: 0 for verdict in positions.VERDICTS}
-    )
+    summary = read_model.summaries(session, [chosen]).get(chosen) or positions.Summary.empty()
     return PositionsView(
         campaigns=found,
         campaign=campaign,
-        lines=_slice(lines, limit, offset),
+        lines=page_of(lines, limit, offset),
         summary=summary,
-        chart=submissions_chart(reports.submissions_by_day(session, chosen)),
         languages=dict(sorted(languages.items())),
+        received_by_day=read_model.submissions_by_day(session, chosen),
     )
 
 
-class PositionRow(NamedTuple):
-    """A Member State's line as the positions page prints it."""
-
-    iso3: str
-    name: str
-    language: str
-    invited: str
-    reminded: str
-    received: str
-    attachment: str
-    verdict: str | None
-    verdict_text: str
-
-
-def position_rows(lines: Sequence[reports.PositionLine]) -> list[PositionRow]:
-    """The page's lines with their dates in the secretariat's zone, made in one pass."""
-    day = reports.local_formatter("YYYY-MM-DD")
-    rows = []
-    for line in lines:
-        state, row = line.state, line.submission
-        verdict = line.verdict
-        rows.append(
-            PositionRow(
-                iso3=state.iso3,
-                name=state.name_en,
-                language=state.language,
-                invited=(day(row.invited_at) if row else "") or "—",
-                reminded=(day(row.reminded_at) if row else "") or "—",
-                received=day(row.received_at) if row else "",
-                attachment=(row.attachment_name or "") if row else "",
-                verdict=row.verdict if row else None,
-                verdict_text=verdict.replace("_", " ") or "—",
-            )
+def submission_file(session: Session, obligation_id: int, iso3: str) -> Submission | None:
+    """A state's submission to a campaign, to serve its file (``iso3`` in any case)."""
+    return session.exec(
+        select(Submission).where(
+            Submission.obligation_id == obligation_id,
+            Submission.member_state_iso3 == iso3.upper(),
         )
-    return rows
+    ).first()
 
 
 # --- calendar ---------------------------------------------------------------------------------
@@ -780,17 +546,16 @@ def position_rows(lines: Sequence[reports.PositionLine]) -> list[PositionRow]:
 
 @dataclass(frozen=True)
 class Deadlines:
-    open: list[reports.ObligationLine]
-    met: list[reports.ObligationLine]
+    open: list[read_model.ObligationLine]
+    met: list[read_model.ObligationLine]
 
 
 def deadlines(session: Session, *, met_limit: int = 20) -> Deadlines:
     """Open deadlines, soonest (most overdue) first, and the latest ones met."""
-    lines = [line for line in reports.obligation_lines(session) if line.obligation.due_at]
-    closed = {ObligationStatus.done, ObligationStatus.cancelled}
+    lines = [line for line in read_model.obligation_lines(session) if line.obligation.due_at]
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     open_lines = sorted(
-        (line for line in lines if line.obligation.status not in closed),
+        (line for line in lines if line.obligation.status not in FINISHED),
         key=lambda line: line.obligation.due_at or far,
     )
     met = sorted(
@@ -799,8 +564,3 @@ def deadlines(session: Session, *, met_limit: int = 20) -> Deadlines:
         reverse=True,
     )[:met_limit]
     return Deadlines(open=open_lines, met=met)
-
-
-def days_to(value: dt.datetime | None) -> int | None:
-    """Calendar days from today (secretariat's zone) to a deadline; negative when past."""
-    return positions.days_left(value, at=calendar.now()) if value else None

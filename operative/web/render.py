@@ -2,51 +2,27 @@
 
 The secretariat's pages are in English; the Member State portal is in the state's language,
 with the project's gettext catalogs (``config/locales``, domain ``operative``), the ones the
-notices use (:mod:`operative.notify.templates`).
+notices use; the environment is :func:`operative.i18n.environment`'s.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from collections.abc import Callable, MutableMapping
 from functools import lru_cache
 from pathlib import Path
 from types import CodeType
 from typing import Any
 from urllib.parse import quote, unquote
-from zoneinfo import ZoneInfo
 
 import jinja2
 import markupsafe
-from babel.dates import format_date, format_datetime
-from babel.support import NullTranslations, Translations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from operative.core.settings import get_settings
-from operative.notify.templates import DOMAIN, LANGUAGES, locales_dir
-from operative.reporting.reports import local_time
+from operative import i18n
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 FLASH_COOKIE = "operative_flash"
-# Dates as UN bodies write them in each language (British English).
-FORMAT_LOCALES = {"en": "en_GB", "fr": "fr", "es": "es"}
-
-log = logging.getLogger(__name__)
-
-
-def _local(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
-    return local_time(value, fmt) if value is not None else "—"
-
-
-def _translations(language: str) -> NullTranslations:
-    compiled = locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not compiled.is_file():
-        # A page in English is better than no page for a mission; the install compiles these.
-        log.warning("%s is missing: the portal shows English (run .ci/install)", compiled)
-        return NullTranslations()
-    return Translations.load(str(locales_dir()), [language], domain=DOMAIN)
 
 
 # markupsafe's own escaping of a plain string, without the Markup object ``escape`` wraps it
@@ -88,35 +64,13 @@ class _Template(jinja2.Template):
         return template
 
 
-@lru_cache(maxsize=len(LANGUAGES))
+@lru_cache(maxsize=len(i18n.LANGUAGES))
 def environment(language: str) -> jinja2.Environment:
     """The template environment of one language."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=jinja2.select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-        # Templates ship with the package: no stat of the file on every render.
-        auto_reload=False,
-    )
+    # A page in English is better than no page for a mission: a missing catalog is logged.
+    catalog = i18n.translations(language, required=False)
+    env = i18n.environment(TEMPLATES_DIR, language=language, catalog=catalog, html=True)
     env.template_class = _Template
-    env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
-    locale = FORMAT_LOCALES.get(language, "en_GB")
-    zone = get_settings().timezone
-
-    def long_date(value: dt.datetime | dt.date | None) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, dt.datetime):
-            return str(
-                format_datetime(value, "d MMMM y, HH:mm zzzz", tzinfo=ZoneInfo(zone), locale=locale)
-            )
-        return str(format_date(value, "long", locale=locale))
-
-    env.filters.update(local=_local, long_date=long_date)
-    env.globals.update(language=language)
     return env
 
 

@@ -1,31 +1,34 @@
 """What the JSON API returns and accepts: ``XPublic`` models, never the table models.
 
 Table models skip validation and carry columns that are nobody's business (a delivery's claim,
-an approval's token nonce); these say exactly what crosses the API.
+an approval's token nonce); these say exactly what crosses the API. A ``XPublic`` of a row is
+read from the row's attributes, as in full-stack-fastapi-template: ``XPublic.model_validate(row,
+update=...)`` takes each field from the column of the same name, and ``update`` gives only what
+is joined, renamed or derived (those models are SQLModel's, whose ``model_validate`` takes
+``update``; the others are plain pydantic models).
+
+The fields are declared here rather than in ``XBase`` classes shared with the tables: a table's
+defaults (``cycle = 0``, ``note = None``, the timestamps stamped at insert) and column limits
+(``max_length``) would enter the OpenAPI schema as defaults, optional fields and ``maxLength``,
+and that schema is the API's contract.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
+from sqlmodel import SQLModel
 
-from operative.models import (
-    Activity,
-    Approval,
-    Delivery,
-    Document,
-    Event,
-    Message,
-    Record,
-    Resolution,
-)
-from operative.reporting import reports
-from operative.web import queries
+from operative.models import Approval, Delivery, Document, Event, Message
+from operative.reporting import read_model
+from operative.web import present, queries
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 
 
 class Page(BaseModel, Generic[T]):
@@ -35,6 +38,12 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, page: queries.Paged[Row], public: Callable[[Row], T]) -> Page[T]:
+        """The page the core read, each of its items made public."""
+        items = [public(item) for item in page.items]
+        return cls(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
 
 class ErrorPublic(BaseModel):
@@ -54,7 +63,7 @@ class TokenPublic(BaseModel):
     expires_at: dt.datetime
 
 
-class ResolutionPublic(BaseModel):
+class ResolutionPublic(SQLModel):
     id: int
     body: str
     number: str
@@ -64,21 +73,8 @@ class ResolutionPublic(BaseModel):
     adopted_on: dt.date | None
     key_dates: dict[str, str]
 
-    @classmethod
-    def of(cls, r: Resolution) -> ResolutionPublic:
-        return cls(
-            id=r.id or 0,
-            body=r.body,
-            number=r.number,
-            symbol=r.symbol,
-            title=r.title,
-            language=r.language,
-            adopted_on=r.adopted_on,
-            key_dates=dict(r.key_dates),
-        )
 
-
-class ObligationPublic(BaseModel):
+class ObligationPublic(SQLModel):
     id: int
     resolution_id: int
     resolution: str
@@ -101,33 +97,27 @@ class ObligationPublic(BaseModel):
     flow_run_url: str | None
 
     @classmethod
-    def of(cls, line: reports.ObligationLine, prefect_base: str | None) -> ObligationPublic:
-        o, p, r = line.obligation, line.paragraph, line.resolution
-        return cls(
-            id=o.id or 0,
-            resolution_id=r.id or 0,
-            resolution=f"{r.body} {r.number}",
-            paragraph=p.num,
-            verb=p.verb_text or p.verb,
-            addressee=p.addressee,
-            text=p.text,
-            playbook=o.playbook,
-            kind=o.kind,
-            actor_role=o.actor_role,
-            status=str(o.status),
-            progress=o.progress,
-            due_at=o.due_at,
-            overdue=line.overdue,
-            next_action=line.next_action,
-            pending_approvals=[a.id or 0 for a in line.counts.pending_approvals],
-            deliveries_sent=line.counts.sent,
-            deliveries_failed=line.counts.failed,
-            last_flow_run_id=o.last_flow_run_id,
-            flow_run_url=queries.flow_run_url(prefect_base, o.last_flow_run_id),
-        )
+    def of(cls, line: read_model.ObligationLine, prefect_base: str | None) -> ObligationPublic:
+        """The obligation's columns, with its paragraph, its resolution and what it waits for."""
+        o, p, r, counts = line.obligation, line.paragraph, line.resolution, line.counts
+        joined = {
+            "resolution_id": p.resolution_id,
+            "resolution": f"{r.body} {r.number}",
+            "paragraph": p.num,
+            "verb": p.verb_text or p.verb,
+            "addressee": p.addressee,
+            "text": p.text,
+            "overdue": line.overdue,
+            "next_action": line.next_action,
+            "pending_approvals": [a.id for a in counts.pending_approvals],
+            "deliveries_sent": counts.sent,
+            "deliveries_failed": counts.failed,
+            "flow_run_url": present.flow_run_url(prefect_base, o.last_flow_run_id),
+        }
+        return cls.model_validate(o, update=joined)
 
 
-class ApprovalPublic(BaseModel):
+class ApprovalPublic(SQLModel):
     id: int
     obligation_id: int
     step: str
@@ -146,26 +136,15 @@ class ApprovalPublic(BaseModel):
 
     @classmethod
     def of(cls, a: Approval, document: Document | None = None) -> ApprovalPublic:
-        return cls(
-            id=a.id or 0,
-            obligation_id=a.obligation_id,
-            step=a.step,
-            cycle=a.cycle,
-            attempt=a.attempt,
-            role_asked=a.role_asked,
-            drafted_by=a.drafted_by,
-            requested_at=a.requested_at,
-            decision=a.decision,
-            decided_by=a.decided_by,
-            reason=a.reason,
-            decided_at=a.decided_at,
-            escalated=a.escalated_at is not None,
-            document_id=a.document_id,
-            document_title=document.title if document else None,
-        )
+        """The approval's columns, whether it was escalated, and its draft's title if given."""
+        derived = {
+            "escalated": a.escalated_at is not None,
+            "document_title": document.title if document else None,
+        }
+        return cls.model_validate(a, update=derived)
 
 
-class DocumentPublic(BaseModel):
+class DocumentPublic(SQLModel):
     id: int
     kind: str
     cycle: int
@@ -176,22 +155,8 @@ class DocumentPublic(BaseModel):
     note: str | None
     created_at: dt.datetime
 
-    @classmethod
-    def of(cls, d: Document) -> DocumentPublic:
-        return cls(
-            id=d.id or 0,
-            kind=d.kind,
-            cycle=d.cycle,
-            version=d.version,
-            title=d.title,
-            body=d.body,
-            drafted_by=d.drafted_by,
-            note=d.note,
-            created_at=d.created_at,
-        )
 
-
-class RecordPublic(BaseModel):
+class RecordPublic(SQLModel):
     id: int
     kind: str
     text: str
@@ -199,19 +164,8 @@ class RecordPublic(BaseModel):
     occurred_at: dt.datetime
     recorded_by: str
 
-    @classmethod
-    def of(cls, r: Record) -> RecordPublic:
-        return cls(
-            id=r.id or 0,
-            kind=r.kind,
-            text=r.text,
-            reference=r.reference,
-            occurred_at=r.occurred_at,
-            recorded_by=r.recorded_by,
-        )
 
-
-class ActivityPublic(BaseModel):
+class ActivityPublic(SQLModel):
     id: int
     occurred_on: dt.date
     kind: str
@@ -219,19 +173,8 @@ class ActivityPublic(BaseModel):
     migrants_spoke: bool
     evidence_url: str | None
 
-    @classmethod
-    def of(cls, a: Activity) -> ActivityPublic:
-        return cls(
-            id=a.id or 0,
-            occurred_on=a.occurred_on,
-            kind=a.kind,
-            title=a.title,
-            migrants_spoke=a.migrants_spoke,
-            evidence_url=a.evidence_url,
-        )
 
-
-class DeliveryPublic(BaseModel):
+class DeliveryPublic(SQLModel):
     id: int
     message: str
     kind: str
@@ -248,24 +191,18 @@ class DeliveryPublic(BaseModel):
 
     @classmethod
     def of(cls, d: Delivery, m: Message) -> DeliveryPublic:
-        return cls(
-            id=d.id or 0,
-            message=m.key,
-            kind=m.kind,
-            obligation_id=m.obligation_id,
-            recipient=d.recipient,
-            channel=d.channel,
-            language=d.language,
-            status=str(d.status),
-            attempts=d.attempts,
-            target=d.masked_target,
-            last_error=d.last_error,
-            sent_at=d.sent_at,
-            escalated=d.escalated_at is not None,
-        )
+        """The delivery's columns, with its message's key, kind and obligation."""
+        joined = {
+            "message": m.key,
+            "kind": m.kind,
+            "obligation_id": m.obligation_id,
+            "target": d.masked_target,
+            "escalated": d.escalated_at is not None,
+        }
+        return cls.model_validate(d, update=joined)
 
 
-class EventPublic(BaseModel):
+class EventPublic(SQLModel):
     id: int
     occurred_at: dt.datetime
     actor: str
@@ -275,18 +212,14 @@ class EventPublic(BaseModel):
 
     @classmethod
     def of(cls, e: Event) -> EventPublic:
+        """The event, its payload parsed (kept as ``raw`` text should it not be JSON)."""
         try:
             payload = json.loads(e.payload)
         except ValueError:
             payload = {"raw": e.payload}
-        return cls(
-            id=e.id or 0,
-            occurred_at=e.occurred_at,
-            actor=e.actor,
-            kind=e.kind,
-            subject=e.subject,
-            payload=payload if isinstance(payload, dict) else {"value": payload},
-        )
+        if not isinstance(payload, dict):
+            payload = {"value": payload}
+        return cls.model_validate(e, update={"payload": payload})
 
 
 class ObligationDetailPublic(BaseModel):
@@ -310,7 +243,7 @@ class PositionPublic(BaseModel):
     attachment: str | None
 
     @classmethod
-    def of(cls, line: reports.PositionLine) -> PositionPublic:
+    def of(cls, line: read_model.PositionLine) -> PositionPublic:
         row = line.submission
         return cls(
             state=line.state.iso3,
@@ -325,7 +258,7 @@ class PositionPublic(BaseModel):
         )
 
 
-class PositionsSummaryPublic(BaseModel):
+class PositionsSummaryPublic(SQLModel):
     obligation_id: int
     invited: int
     reminded: int

@@ -30,8 +30,8 @@ from sqlmodel import Session
 
 from operative.core.db import dispose_engines, get_engine
 from operative.core.settings import REPO_ROOT, get_settings
-from operative.register import users
 from tests.conftest import SEED
+from tests.factories import add_people, seeded_data_dir
 from tests.notify.sinks import free_port
 
 if TYPE_CHECKING:
@@ -77,18 +77,15 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env["OPERATIVE_DATA_DIR"] = str(folder)
     _cli(env, "init")
     _cli(env, "ingest", str(SEED))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OPERATIVE_DATA_DIR", str(folder))
-        patch.delenv("OPERATIVE_DATABASE_URL", raising=False)
-        get_settings.cache_clear()
-        dispose_engines()
-        with Session(get_engine()) as session:
-            for username, (name, roles) in PEOPLE.items():
-                users.add_user(session, username, name=name, roles=roles, password=PASSWORD)
-            session.commit()
-        dispose_engines()  # the last connection closes: SQLite folds the WAL into the file
-    get_settings.cache_clear()
-    return folder
+    return seeded_data_dir(
+        folder,
+        lambda session: add_people(
+            session,
+            {username: roles for username, (_name, roles) in PEOPLE.items()},
+            names={username: name for username, (name, _roles) in PEOPLE.items()},
+            passwords=dict.fromkeys(PEOPLE, PASSWORD),
+        ),
+    )
 
 
 @pytest.fixture

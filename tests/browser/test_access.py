@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from operative.models import Approval
 from tests.browser.conftest import Site, fetch, sign_in
-from tests.browser.factories import pending_approval
+from tests.factories import pending_letter
 
 Shoot = Callable[[Page, str], Path]
 
@@ -21,16 +21,7 @@ def test_viewer_sees_no_decision_buttons_and_a_forged_decision_is_refused(
 ) -> None:
     """Viewers watch; they must not be able to approve, not even by posting the form with
     their own valid session and CSRF token."""
-    pending = pending_approval(
-        db,
-        "forward_to_pga",
-        step="transmittal-letter",
-        role="chair",
-        drafted_by="olga",
-        title="Transmittal letter to the President of the General Assembly",
-        body="Madam President, I have the honour to transmit Resolution No. 1244 (CI).",
-        kind="transmittal_letter",
-    )
+    pending = pending_letter(db, drafted_by="olga")
 
     sign_in(page, "victor", at="/approvals")
     item = page.locator(f"#approval-{pending.approval_id}")
@@ -62,16 +53,7 @@ def test_the_drafter_cannot_approve_their_own_draft(
 ) -> None:
     """Four-eyes: Carl holds the Chairperson's role, but he drafted this letter, so the
     button he sees refuses him and the approval stays pending for someone else."""
-    pending = pending_approval(
-        db,
-        "forward_to_pga",
-        step="transmittal-letter",
-        role="chair",
-        drafted_by="carl",
-        title="Transmittal letter (Carl's draft)",
-        body="Madam President, I have the honour to transmit Resolution No. 1244 (CI).",
-        kind="transmittal_letter",
-    )
+    pending = pending_letter(db, drafted_by="carl", title="Transmittal letter (Carl's draft)")
 
     sign_in(page, "carl", at="/approvals")
     page.locator(f"#approval-{pending.approval_id}").get_by_role("button", name="Approve").click()

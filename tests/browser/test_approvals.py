@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from operative.models import Approval, ObligationStatus
 from operative.register import obligations
 from tests.browser.conftest import Site, fetch, sign_in
-from tests.browser.factories import obligation_of, pending_approval
+from tests.factories import obligation_of, pending_approval, pending_letter
 
 Shoot = Callable[[Page, str], Path]
 
@@ -29,16 +29,7 @@ def test_approver_approves_in_the_inbox_and_the_obligation_moves(
 ) -> None:
     """The Chairperson's day: sign in, open the inbox, read the letter, approve; the overview
     and the obligation page must then show the decision and the work going on."""
-    pending = pending_approval(
-        db,
-        "forward_to_pga",
-        step="transmittal-letter",
-        role="chair",
-        drafted_by="olga",
-        title="Transmittal letter to the President of the General Assembly",
-        body=LETTER,
-        kind="transmittal_letter",
-    )
+    pending = pending_letter(db, drafted_by="olga", body=LETTER)
     row = f"#obligation-{pending.obligation_id}"
 
     sign_in(page, "claire", at="/")

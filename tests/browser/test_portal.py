@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from operative.core.settings import REPO_ROOT
 from operative.models import Submission
 from tests.browser.conftest import Site, fetch, sign_in
-from tests.browser.factories import open_campaign
+from tests.factories import open_campaign
 
 Shoot = Callable[[Page, str], Path]
 

@@ -8,44 +8,29 @@ operative data dir and database.
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pendulum
 import pytest
+from sqlmodel import select
 
+from operative.core import clock as calendar
 from operative.core.db import session_scope
-from operative.models import Obligation
-from operative.register import approvals, bootstrap, users
-from operative.register.ingest import ingest
-from operative.resolution import parse_file
-from tests.conftest import SEED
+from operative.models import Approval, Obligation
+from operative.register import approvals, records
+from tests.factories import FLOW_PEOPLE, obligation_of, register_1244
 
 
-def register_1244() -> None:
-    """1244 ingested (with its HLD dates) into the configured database, and a user per role."""
+def register_for_flows() -> None:
+    """1244 registered in the configured database, with the flow tests' people."""
     with session_scope() as session:
-        bootstrap.init(session)
-        ingest(
-            session,
-            parse_file(SEED),
-            source_name=SEED.name,
-            source_text=SEED.read_text(encoding="utf-8"),
-            dates={"hld": dt.date(2013, 10, 3), "hld_end": dt.date(2013, 10, 4)},
-        )
-        for username, roles in {
-            "officer": ["officer"],
-            "officer2": ["officer"],
-            "chair": ["chair"],
-            "chair2": ["chair"],
-            "dg": ["director_general"],
-            "viewer": ["viewer"],
-        }.items():
-            users.add_user(session, username, name=username.title(), roles=roles)
+        register_1244(session, people=FLOW_PEOPLE)
 
 
 @pytest.fixture
@@ -53,19 +38,54 @@ def flows_env(prefect_server: str, isolated_env: Path) -> Iterator[Path]:
     """A fresh register with 1244 ingested, users for every role, and flow settings on."""
     from flows._prefect.runtime import flow_settings
 
-    register_1244()
+    register_for_flows()
     with flow_settings():
         yield isolated_env
 
 
 def obligation_id(playbook: str) -> int:
     """The id of 1244's obligation that follows ``playbook``."""
-    from sqlmodel import select
-
     with session_scope() as session:
-        found = session.exec(select(Obligation).where(Obligation.playbook == playbook)).one()
-        assert found.id is not None
-        return found.id
+        found = obligation_of(session, playbook).id
+        assert found is not None
+        return found
+
+
+def obligation(ob: int) -> Obligation:
+    """Obligation ``ob`` as committed now."""
+    with session_scope() as session:
+        found = session.get(Obligation, ob)
+        assert found is not None
+        return found
+
+
+def officer_records(ob: int, kind: str, text: str) -> None:
+    """The officer records ``kind`` on obligation ``ob``: what many playbooks wait for."""
+    with session_scope() as session:
+        records.add_record(session, ob, kind=kind, text=text, actor="officer")
+
+
+@contextmanager
+def on(*when: int) -> Iterator[pendulum.DateTime]:
+    """Run the block on a business clock stopped at ``when`` (UTC)."""
+    moment = pendulum.datetime(*when, tz="UTC")
+    with calendar.use_clock(lambda: moment):
+        yield moment
+
+
+@contextmanager
+def four_eyes(drafter: str, *, refused: list[str], decider: str, role: str) -> Iterator[None]:
+    """The block's run asks for one approval; the drafter and then each of ``refused`` try to
+    decide it and are refused (the drafter for drafting it, the others for lacking ``role``),
+    then ``decider`` approves it."""
+    script = [(username, True, "") for username in (drafter, *refused, decider)]
+    with ScriptedApprover(script) as approver:
+        yield
+    assert len(approver.errors) == 1 + len(refused)
+    assert f"{drafter} drafted what approval" in approver.errors[0]
+    assert all(f"needs the role '{role}'" in e for e in approver.errors[1:])
+    with session_scope() as session:
+        assert session.exec(select(Approval)).one().decided_by == decider
 
 
 @dataclass

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from flows._prefect.runtime import resume_with_decision
 from flows.forward_to_pga import forward_to_pga
-from operative.core import tokens
+from operative.core import clock, tokens
 from operative.core.db import session_scope
 from operative.core.settings import get_settings
-from operative.models import Approval, Delivery, Message, Obligation, utcnow
+from operative.models import Approval, Delivery, Message, Obligation
 from operative.register import approvals
 from tests.flows.conftest import _is_paused, obligation_id, run_in_thread
 
@@ -49,7 +49,7 @@ def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(
     forged = tokens.sign(
         "decision",
         {"a": approval.id, "d": "approved", "u": "chair", "n": "guess"},
-        expires_at=utcnow() + dt.timedelta(days=1),
+        expires_at=clock.now() + dt.timedelta(days=1),
     )
     for token in ["let-me-in", forged, forged.split(".")[0] + ".AAAA"]:
         resume_with_decision(approval.flow_run_id, approval.id, token)
@@ -69,22 +69,16 @@ def test_forged_and_foreign_tokens_leave_the_run_waiting_until_a_real_decision(
 
 def test_a_decision_token_is_spent_once() -> None:
     """A replayed token must not approve a second time, nor a later step."""
-    from operative.register import bootstrap, users
-    from operative.register.ingest import ingest
-    from operative.resolution import parse_file
-    from tests.conftest import SEED
+    from tests.factories import register_1244
 
     with session_scope() as session:
-        bootstrap.init(session)
-        ingest(session, parse_file(SEED), source_name=SEED.name, source_text=SEED.read_text())
-        users.add_user(session, "chair", name="Chair", roles=["chair"])
-        ob = session.exec(select(Obligation).where(Obligation.playbook == "forward_to_pga")).one()
+        ob = register_1244(session, people={"chair": ["chair"]})["forward_to_pga"]
         first = approvals.request(
-            session, obligation_id=ob.id or 0, step="s", role="chair", drafted_by="officer"
+            session, obligation_id=ob, step="s", role="chair", drafted_by="officer"
         )
         second = approvals.request(
             session,
-            obligation_id=ob.id or 0,
+            obligation_id=ob,
             step="s",
             role="chair",
             drafted_by="officer",
@@ -97,7 +91,7 @@ def test_a_decision_token_is_spent_once() -> None:
         with pytest.raises(approvals.ApprovalError, match="another approval"):
             approvals.accept(session, second.id or 0, decided.token)
         expired = tokens.sign(
-            "decision", {"a": first.id}, expires_at=utcnow() - dt.timedelta(seconds=1)
+            "decision", {"a": first.id}, expires_at=clock.now() - dt.timedelta(seconds=1)
         )
         with pytest.raises(approvals.ApprovalError, match="expired"):
             approvals.accept(session, first.id or 0, expired)

@@ -12,7 +12,13 @@ from operative.core import audit
 from operative.core.db import session_scope
 from operative.models import Approval, Delivery, Document, Event, Obligation
 from operative.register import records
-from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
+from tests.flows.conftest import (
+    ScriptedApprover,
+    artifacts_of,
+    four_eyes,
+    obligation_id,
+    officer_records,
+)
 
 
 def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgement(
@@ -53,14 +59,7 @@ def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgemen
     assert letters[0]["body"] == corrected == drafts[1].body, "the PGA gets the approved letter"
     assert run_id and artifacts_of(run_id)
 
-    with session_scope() as session:
-        records.add_record(
-            session,
-            ob,
-            kind="acknowledgement",
-            text="Receipt acknowledged by the PGA's office",
-            actor="officer",
-        )
+    officer_records(ob, "acknowledgement", "Receipt acknowledged by the PGA's office")
     assert forward_to_pga(ob, drafted_by="officer") == "done"
     inbox_after = [json.loads(p.read_text()) for p in (flows_env / "inbox").glob("*.json")]
     assert len(inbox_after) == len(inbox), "the re-run sent nothing again"
@@ -80,12 +79,5 @@ def test_rejected_draft_is_corrected_approved_sent_and_done_after_acknowledgemen
 def test_drafter_and_wrong_role_cannot_approve(flows_env: Path) -> None:
     """Four-eyes: a chair who drafted the letter, or a user without the chair role, is refused."""
     ob = obligation_id("forward_to_pga")
-    script = [("chair", True, ""), ("dg", True, ""), ("officer", True, ""), ("chair2", True, "")]
-    with ScriptedApprover(script) as approver:
+    with four_eyes("chair", refused=["dg", "officer"], decider="chair2", role="chair"):
         assert forward_to_pga(ob, drafted_by="chair") == "awaiting_acknowledgement"
-    assert len(approver.errors) == 3
-    assert "chair drafted what approval" in approver.errors[0]
-    assert all("needs the role 'chair'" in e for e in approver.errors[1:])
-    with session_scope() as session:
-        approval = session.exec(select(Approval)).one()
-        assert approval.decided_by == "chair2"

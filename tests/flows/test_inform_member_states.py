@@ -8,33 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pendulum
 from sqlmodel import col, select
 
 from flows.inform_member_states import inform_member_states
 from operative.core import audit
-from operative.core import clock as calendar
 from operative.core.db import session_scope
-from operative.models import Approval, Delivery, Document, Message, Obligation
+from operative.models import Approval, Delivery, Document, Message
 from operative.notify.inbox import list_inbox
 from operative.playbooks import inform_member_states as briefings
 from operative.register import users
-from tests.flows.conftest import ScriptedApprover, obligation_id
+from tests.flows.conftest import (
+    ScriptedApprover,
+    artifacts_of,
+    four_eyes,
+    obligation,
+    obligation_id,
+    on,
+)
 
 GENEVA = "Europe/Zurich"
-
-
-@contextmanager
-def on(*when: int) -> Iterator[None]:
-    """Run the block on a business clock stopped at ``when`` (UTC)."""
-    moment = pendulum.datetime(*when, tz="UTC")
-    with calendar.use_clock(lambda: moment):
-        yield
 
 
 def briefings_sent() -> dict[str, list[Delivery]]:
@@ -49,23 +44,6 @@ def briefings_sent() -> dict[str, list[Delivery]]:
     for delivery, message in rows:
         found.setdefault(message.key, []).append(delivery)
     return found
-
-
-def artifacts(flow_run_id: str) -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-
-
-def obligation(ob: int) -> Obligation:
-    with session_scope() as session:
-        found = session.get(Obligation, ob)
-        assert found is not None
-        return found
 
 
 def test_cycles_are_whole_months_from_adoption_until_the_dialogue() -> None:
@@ -145,7 +123,7 @@ def test_two_cycles_each_approved_once_and_sent_to_every_state_in_its_language(
     record = obligation(ob)
     assert record.status == "in_progress" and record.progress == 18  # 2 of 11 cycles
     assert record.last_flow_run_id
-    kinds = Counter(a.type for a in artifacts(record.last_flow_run_id))
+    kinds = Counter(a.type for a in artifacts_of(record.last_flow_run_id))
     assert kinds["progress"] and kinds["table"] and kinds["markdown"]
 
 
@@ -161,7 +139,7 @@ def test_briefings_end_once_the_dialogue_opens_after_the_last_cycle(flows_env: P
     record = obligation(ob)
     assert (record.status, record.progress) == ("done", 100)
     assert record.last_flow_run_id
-    summary = next(a for a in artifacts(record.last_flow_run_id) if a.type == "markdown").data
+    summary = next(a for a in artifacts_of(record.last_flow_run_id) if a.type == "markdown").data
     assert "11 in all, 1 briefing(s) sent" in summary
 
 
@@ -170,12 +148,12 @@ def test_briefing_approval_by_its_drafter_or_another_role_is_refused(flows_env: 
     with session_scope() as session:
         users.add_user(session, "dg2", name="Dg2", roles=["director_general"])
     ob = obligation_id("inform_member_states")
-    script = [("dg", True, ""), ("officer", True, ""), ("chair", True, ""), ("dg2", True, "")]
-    with on(2013, 2, 1, 9), ScriptedApprover(script) as approver:
+    refused = ["officer", "chair"]
+    with (
+        on(2013, 2, 1, 9),
+        four_eyes("dg", refused=refused, decider="dg2", role="director_general"),
+    ):
         assert inform_member_states(ob, drafted_by="dg") == "briefed"
-    assert len(approver.errors) == 3
-    assert "dg drafted what approval" in approver.errors[0]
-    assert all("needs the role 'director_general'" in e for e in approver.errors[1:])
     with session_scope() as session:
         approval = session.exec(select(Approval)).one()
         assert (approval.cycle, approval.decided_by) == (2, "dg2")

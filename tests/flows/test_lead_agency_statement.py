@@ -28,7 +28,13 @@ from operative.models import (
     Record,
 )
 from operative.register import records, users
-from tests.flows.conftest import ScriptedApprover, artifacts_of, obligation_id
+from tests.flows.conftest import (
+    ScriptedApprover,
+    artifacts_of,
+    four_eyes,
+    obligation_id,
+    officer_records,
+)
 
 CIRCULATION = "obligation:{}:statement:circulation"
 
@@ -106,14 +112,9 @@ def test_statement_approved_after_a_rejection_is_circulated_once_and_done_after_
     assert lead_agency_statement(ob, drafted_by="officer") == "awaiting_usage"
     assert len(_circulated(flows_env)) == 175, "a re-run circulates nothing again"
 
-    with session_scope() as session:
-        records.add_record(
-            session,
-            ob,
-            kind="usage",
-            text="Quoted in IOM's statement to the plenary of the High-level Dialogue",
-            actor="officer",
-        )
+    officer_records(
+        ob, "usage", "Quoted in IOM's statement to the plenary of the High-level Dialogue"
+    )
     assert lead_agency_statement(ob, drafted_by="officer") == "done"
     with session_scope() as session:
         obligation = session.get(Obligation, ob)
@@ -135,12 +136,9 @@ def test_the_drafter_and_users_without_the_directors_role_cannot_approve_the_sta
     ob = obligation_id("lead_agency_statement")
     with session_scope() as session:
         users.add_user(session, "dg2", name="Dg2", roles=["director_general"])
-    script = [("dg", True, ""), ("chair", True, ""), ("officer", True, ""), ("dg2", True, "")]
-    with ScriptedApprover(script) as approver:
+    refused = ["chair", "officer"]
+    with four_eyes("dg", refused=refused, decider="dg2", role="director_general"):
         assert lead_agency_statement(ob, drafted_by="dg") == "awaiting_usage"
-    assert len(approver.errors) == 3
-    assert "dg drafted what approval" in approver.errors[0]
-    assert all("needs the role 'director_general'" in e for e in approver.errors[1:])
     with session_scope() as session:
         approval = session.exec(select(Approval)).one()
         assert (approval.decision, approval.decided_by) == ("approved", "dg2")

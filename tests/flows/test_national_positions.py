@@ -13,8 +13,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,71 +21,32 @@ from sqlmodel import col, select
 
 from flows.national_positions import national_positions
 from operative.core import audit
-from operative.core import clock as calendar
 from operative.core.db import session_scope
 from operative.core.settings import REPO_ROOT
 from operative.models import (
     Approval,
-    Delivery,
     MemberState,
     Message,
-    Obligation,
     StepRecord,
     Submission,
 )
 from operative.notify.inbox import list_inbox
 from operative.playbooks import national_positions as positions
-from tests.flows.conftest import obligation_id
+from tests.factories import deliveries_of
+from tests.flows.conftest import artifacts_of, obligation, obligation_id, on
 
 DEADLINE = pendulum.datetime(2013, 8, 8, 16, 0, tz="UTC")
 LINK = re.compile(r"/portal/([A-Za-z0-9_.-]+)")
 
 
-@contextmanager
-def on(*when: int) -> Iterator[pendulum.DateTime]:
-    """Run the block on a business clock stopped at ``when`` (UTC)."""
-    moment = pendulum.datetime(*when, tz="UTC")
-    with calendar.use_clock(lambda: moment):
-        yield moment
-
-
-def deliveries(kind: str) -> list[Delivery]:
-    with session_scope() as session:
-        return list(
-            session.exec(
-                select(Delivery)
-                .join(Message, col(Delivery.message_id) == Message.id)
-                .where(Message.kind == kind)
-                .order_by(col(Delivery.recipient))
-            )
-        )
-
-
 def inbox_of(kind: str) -> list[dict[str, Any]]:
-    keys = {d.idempotency_key for d in deliveries(kind)}
+    keys = {d.idempotency_key for d in deliveries_of(kind)}
     return [m for m in list_inbox() if m["key"] in keys]
 
 
 def active_states() -> dict[str, MemberState]:
     with session_scope() as session:
         return {s.iso3: s for s in session.exec(select(MemberState).where(col(MemberState.active)))}
-
-
-def artifacts(flow_run_id: str) -> list[Any]:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        return client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-
-
-def obligation(ob: int) -> Obligation:
-    with session_scope() as session:
-        found = session.get(Obligation, ob)
-        assert found is not None
-        return found
 
 
 def test_invitations_reach_every_state_once_in_its_language_with_its_own_link(
@@ -101,7 +60,7 @@ def test_invitations_reach_every_state_once_in_its_language_with_its_own_link(
         assert national_positions(ob) == "collecting"
         assert national_positions(ob) == "collecting"
 
-    sent = deliveries("invitation")
+    sent = deliveries_of("invitation")
     assert sorted(d.recipient for d in sent) == sorted(states)
     assert len({d.message_id for d in sent}) == 1, "one message, one delivery per state"
     for delivery in sent:
@@ -127,14 +86,15 @@ def test_invitations_reach_every_state_once_in_its_language_with_its_own_link(
     record = obligation(ob)
     assert (record.status, record.progress) == ("in_progress", 20)
     assert record.last_flow_run_id
-    kinds = Counter(a.type for a in artifacts(record.last_flow_run_id))
+    kinds = Counter(a.type for a in artifacts_of(record.last_flow_run_id))
     assert kinds["progress"] and kinds["table"] and kinds["markdown"]
 
 
-def test_reminder_goes_once_to_non_submitters_and_done_needs_deadline_and_reviews(
+def test_reminders_go_once_per_stage_to_non_submitters_and_done_needs_deadline_and_reviews(
     flows_env: Path,
 ) -> None:
-    """Missions that answered are not chased; the campaign closes only when nothing is left."""
+    """Missions that answered are not chased, the others hear once at each stage of
+    config/reminders.yaml; the campaign closes only when nothing is left."""
     ob = obligation_id("national_positions")
     early = ["ARG", "FRA", "KEN"]
     with on(2013, 1, 15, 9):
@@ -144,13 +104,13 @@ def test_reminder_goes_once_to_non_submitters_and_done_needs_deadline_and_review
             positions.submit(session, ob, code, text=f"Position of {code}", actor=code)
     with on(2013, 7, 20, 9):
         assert national_positions(ob) == "collecting"
-    assert deliveries("reminder") == [], "too early for the reminder"
+    assert deliveries_of("reminder") == [], "too early for the ten-day reminder (25 July)"
 
     with on(2013, 7, 26, 9):
         assert national_positions(ob) == "collecting"
     with on(2013, 7, 28, 9):
         assert national_positions(ob) == "collecting"
-    reminded = deliveries("reminder")
+    reminded = deliveries_of("reminder")
     assert len(reminded) == 172 and not {d.recipient for d in reminded} & set(early)
     assert all(d.status == "sent" for d in reminded)
     assert "13 days" in next(d.body for d in reminded if d.language == "en")
@@ -168,6 +128,7 @@ def test_reminder_goes_once_to_non_submitters_and_done_needs_deadline_and_review
     with on(2013, 8, 1, 9):
         assert national_positions(ob) == "collecting", "all reviewed, but the deadline is ahead"
     assert obligation(ob).status == "in_progress"
+    assert len(deliveries_of("reminder")) == 2 * 172, "the five-day stage, once to each"
 
     with on(2013, 8, 9, 9), session_scope() as session:
         positions.submit(session, ob, "PER", text="Late but welcome", actor="PER")
@@ -182,7 +143,7 @@ def test_reminder_goes_once_to_non_submitters_and_done_needs_deadline_and_review
     record = obligation(ob)
     assert (record.status, record.progress) == ("done", 100)
     assert record.last_flow_run_id
-    summary = next(a for a in artifacts(record.last_flow_run_id) if a.type == "markdown").data
+    summary = next(a for a in artifacts_of(record.last_flow_run_id) if a.type == "markdown").data
     assert "| positions received | 4 (2%) |" in summary
     assert "| partially reflects it | 1 |" in summary
 
@@ -192,7 +153,7 @@ def _flow_in_child(ob: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
         "import pendulum\n"
         "from flows.national_positions import national_positions\n"
         "from flows._prefect.runtime import flow_settings\n"
-        "from operative import calendar\n"
+        "from operative.core import clock as calendar\n"
         "moment = pendulum.datetime(2013, 1, 15, 9, tz='UTC')\n"
         "with flow_settings(), calendar.use_clock(lambda: moment):\n"
         f"    national_positions({ob})\n"
@@ -232,7 +193,7 @@ def test_flow_killed_during_invitations_finishes_on_rerun_without_duplicates(
 
     with on(2013, 1, 15, 9):
         assert national_positions(ob) == "collecting"
-    sent = deliveries("invitation")
+    sent = deliveries_of("invitation")
     assert len(sent) == 175 and all(d.status == "sent" for d in sent)
     assert Counter(m["recipient"] for m in inbox_of("invitation")) == Counter(
         list(active_states())
@@ -244,14 +205,17 @@ def test_flow_killed_during_invitations_finishes_on_rerun_without_duplicates(
         assert len(session.exec(select(StepRecord)).all()) == 1
 
 
-def test_a_campaign_started_inside_the_reminder_window_sends_no_reminder(flows_env: Path) -> None:
-    """An invitation sent days before the deadline already names it: a reminder would be noise."""
+def test_a_campaign_started_after_a_reminder_stage_sends_no_reminder_for_it(
+    flows_env: Path,
+) -> None:
+    """An invitation sent after the ten-day stage already names the deadline: that stage's
+    reminder, the same day, would be noise."""
     ob = obligation_id("national_positions")
     with on(2013, 7, 30, 9):
         assert national_positions(ob) == "collecting"
         assert national_positions(ob) == "collecting"
-    assert len(deliveries("invitation")) == 175
-    assert deliveries("reminder") == []
+    assert len(deliveries_of("invitation")) == 175
+    assert deliveries_of("reminder") == []
     with session_scope() as session:
         stamped = select(Submission).where(col(Submission.reminded_at).is_not(None))
         assert session.exec(stamped).all() == []

@@ -1,4 +1,4 @@
-"""track_obligation on a real Prefect server: reminders by stage on the business clock, evidence."""
+"""track_obligation on a real Prefect server: the policy's reminders on the business clock, evidence."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from sqlmodel import col, select
 from flows.track_obligation import track_obligation
 from operative.core import clock as calendar
 from operative.core.db import session_scope
-from operative.models import Obligation, Paragraph, Resolution, StepRecord
+from operative.models import Obligation, Paragraph, ReminderSent, Resolution
 from operative.register import obligations, records
-from operative.register.ingest import ingest
-from operative.resolution import parse_file
+from operative.register.ingest import ingest_file
 from tests.flows.conftest import obligation_id
 
 GA_FIXTURE = Path(__file__).parents[1] / "fixtures" / "resolutions" / "un-ga-en.md"
@@ -42,32 +41,36 @@ def _status(ob: int) -> str:
 def test_owner_is_reminded_once_per_stage_and_the_obligation_is_done_with_evidence(
     flows_env: Path,
 ) -> None:
-    """Reminders before and each week after the deadline, never twice; evidence closes it."""
+    """The owner hears at each stage of config/reminders.yaml, never twice; evidence closes it."""
     ob = obligation_id("inform_member_states")
     with session_scope() as session:
         obligations.reassign(
             session, ob, "track_obligation", actor="officer", reason="tracked by hand"
         )
     # OP1 is due on 2 October 2013, 18:00 in Geneva; its owner is the Director General's office.
+    # The policy's stages: 18 and 25 September, 1 October, then 7 and 10 October (overdue).
     assert _run(ob, 2013, 9, 10) == "awaiting_evidence"
     assert _notices(flows_env, "director_general") == []
+    assert _run(ob, 2013, 9, 18) == "awaiting_evidence"
     assert _run(ob, 2013, 9, 20) == "awaiting_evidence"
-    assert _run(ob, 2013, 9, 25) == "awaiting_evidence"
     before = _notices(flows_env, "director_general")
-    assert len(before) == 1 and "falls due in 12 days" in before[0]["body"]
+    assert len(before) == 1 and "due 02 October 2013; before-10" in before[0]["body"]
+    assert _run(ob, 2013, 9, 25) == "awaiting_evidence"
+    assert _run(ob, 2013, 10, 1) == "awaiting_evidence"
+    assert len(_notices(flows_env, "director_general")) == 3
 
     assert _run(ob, 2013, 10, 3) == "awaiting_evidence"
     assert _run(ob, 2013, 10, 8) == "awaiting_evidence"
-    assert len(_notices(flows_env, "director_general")) == 2, "one notice in the first week late"
+    assert len(_notices(flows_env, "director_general")) == 4, "one notice on the first stage late"
     assert _run(ob, 2013, 10, 10) == "awaiting_evidence"
-    assert len(_notices(flows_env, "director_general")) == 3
+    assert len(_notices(flows_env, "director_general")) == 5
     with session_scope() as session:
         stages = session.exec(
-            select(StepRecord.step)
-            .where(StepRecord.obligation_id == ob)
-            .order_by(col(StepRecord.id))
+            select(ReminderSent.stage)
+            .where(ReminderSent.target == f"obligation:{ob}")
+            .order_by(col(ReminderSent.id))
         ).all()
-        assert stages == ["reminder-before", "overdue-0", "overdue-1"]
+        assert stages == ["before-10", "before-5", "before-1", "overdue-1", "overdue-2"]
         records.add_record(
             session,
             ob,
@@ -78,20 +81,16 @@ def test_owner_is_reminded_once_per_stage_and_the_obligation_is_done_with_eviden
         )
     assert _run(ob, 2013, 10, 11) == "done"
     assert _status(ob) == "done"
-    assert len(_notices(flows_env, "director_general")) == 3
+    assert len(_notices(flows_env, "director_general")) == 5
 
 
 def test_declaratory_paragraph_closes_on_its_affirmation_and_unknown_owners_fall_to_secretariat(
     flows_env: Path,
 ) -> None:
-    """A "takes note" paragraph needs only its record; a request to an unknown office still nags."""
+    """A "takes note" paragraph needs only its record and asks nobody to act, so nobody is
+    reminded of it; a request to an unknown office still nags, the secretariat."""
     with session_scope() as session:
-        ingest(
-            session,
-            parse_file(GA_FIXTURE),
-            source_name=GA_FIXTURE.name,
-            source_text=GA_FIXTURE.read_text(encoding="utf-8"),
-        )
+        ingest_file(session, GA_FIXTURE)
         found = session.exec(
             select(Paragraph.num, Obligation)
             .join(Obligation, col(Obligation.paragraph_id) == col(Paragraph.id))
@@ -107,7 +106,8 @@ def test_declaratory_paragraph_closes_on_its_affirmation_and_unknown_owners_fall
     assert _run(takes_note_id, 2045, 3, 20) == "awaiting_affirmation"
     assert _run(report_id, 2045, 3, 20) == "awaiting_evidence"
     notices = _notices(flows_env, "secretariat")
-    assert len(notices) == 2 and all("overdue" in m["body"] for m in notices)
+    assert len(notices) == 1 and "(track_obligation): due" in notices[0]["body"]
+    assert "overdue" in notices[0]["body"]
 
     with session_scope() as session:
         for ob in (takes_note_id, report_id):
@@ -120,4 +120,4 @@ def test_declaratory_paragraph_closes_on_its_affirmation_and_unknown_owners_fall
             )
     assert _run(takes_note_id, 2045, 3, 21) == "done"
     assert _run(report_id, 2045, 3, 21) == "awaiting_evidence", "an action needs evidence"
-    assert len(_notices(flows_env, "secretariat")) == 2
+    assert len(_notices(flows_env, "secretariat")) == 1

@@ -3,7 +3,9 @@
 The HTTP sink is what a careful webhook receiver does: it records every request it receives,
 and keeps a message only the first time it sees its ``Idempotency-Key`` (a repeat is answered
 200 and dropped). It can be made slow, or faulty (HTTP 500, or stalling past the client's
-timeout) for chosen requests.
+timeout) for chosen requests, or taken down and brought back on the same port (while it is
+down nothing listens there, so a send is refused at connect). The SMTP server can require a
+login.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import json
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -72,18 +75,31 @@ class _QuietServer(ThreadingHTTPServer):
 
 @dataclass
 class HttpSink:
-    """A webhook receiver on 127.0.0.1 that dedups by ``Idempotency-Key``."""
+    """A webhook receiver on 127.0.0.1 that dedups by ``Idempotency-Key``.
+
+    ``listening=False`` makes it start down, on a port of its own kept for ``up()``.
+    """
 
     delay: float = 0.0
     # (request number, key, path) -> None to accept, or ("status", code) / ("stall", seconds)
     fault: Callable[[int, str | None, str], tuple[str, float] | None] | None = None
+    listening: InitVar[bool] = True
+    port: int = 0
     received: list[Received] = field(default_factory=list)
     kept: dict[str, Received] = field(default_factory=dict)
     statuses: list[int] = field(default_factory=list)
     aborted: int = 0
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, listening: bool) -> None:
         self._lock = threading.Lock()
+        self._server: _QuietServer | None = None
+        if listening:
+            self.up()
+        elif not self.port:
+            self.port = free_port()
+
+    def up(self) -> None:
+        """Listen (again) on the sink's port; the first time, on one the system picks."""
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,11 +122,24 @@ class HttpSink:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        """Stop listening: a send to the sink is refused at connect until ``up()``."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    close = down
+
+    def requests_per_key(self) -> Counter[str | None]:
+        """How many requests arrived with each ``Idempotency-Key``."""
+        with self._lock:
+            return Counter(item.key for item in self.received)
 
     def url(self, scheme: str = "json", path: str = "/hook") -> str:
         return f"{scheme}://127.0.0.1:{self.port}{path}"
@@ -137,10 +166,6 @@ class HttpSink:
                 self.kept[key or f"unkeyed-{number}"] = item
             self.statuses.append(200)
         return 200
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def free_port() -> int:
@@ -171,13 +196,36 @@ class _Recorder:
 
 
 class SmtpServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it accepts."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it accepts.
 
-    def __init__(self, refuse: set[str] | None = None) -> None:
+    Given ``login`` (user, password), it accepts mail only after that login (AUTH over plain
+    text, as a relay on loopback may) and records every login tried in ``logins``.
+    """
+
+    def __init__(
+        self, refuse: set[str] | None = None, *, login: tuple[str, str] | None = None
+    ) -> None:
         self.recorder = _Recorder(refuse or set())
+        self.login = login
+        self.logins: list[tuple[str, str]] = []
         self.port = free_port()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.recorder,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self._authenticate,
+            # Without TLS, aiosmtpd offers AUTH only when it need not require TLS for it.
+            auth_require_tls=login is None,
+        )
         self.controller.start()
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        tried = (data.login.decode(), data.password.decode())
+        self.logins.append(tried)
+        return AuthResult(success=tried == self.login)
 
     @property
     def messages(self) -> list[email.message.EmailMessage]:

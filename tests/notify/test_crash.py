@@ -17,9 +17,7 @@ from sqlmodel import Session, select
 from operative.core.db import get_engine
 from operative.core.settings import REPO_ROOT
 from operative.models import Delivery, DeliveryStatus
-from operative.notify.outbox import enqueue
-from operative.notify.recipients import member_state_recipients
-from tests.notify.factories import all_states_tags, invitation_context, load_states, write_config
+from tests.factories import all_states_tags, channel_file, enqueue_invitation, load_states
 from tests.notify.sinks import HttpSink
 
 KILLS = 10
@@ -49,27 +47,12 @@ def test_a_dispatcher_killed_at_random_points_still_delivers_once_per_recipient_
     load_states(url)
     http_sink.delay = 0.04
     tags = all_states_tags()
-    write_config(
+    channel_file(
         tmp_path,
         monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - {http_sink.url("json", "/json")}:
-              tag: {tags}
-          - {http_sink.url("form", "/form")}:
-              tag: {tags}
-        """,
+        {http_sink.url("json", "/json"): tags, http_sink.url("form", "/form"): tags},
     )
-    with Session(get_engine(url)) as session:
-        enqueue(
-            session,
-            key="obligation:4:invitation:cycle:0",
-            kind="invitation",
-            recipients=member_state_recipients(session),
-            context=invitation_context(),
-        )
-        session.commit()
+    enqueue_invitation(url)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     chance = random.Random(20121127)
     kills = 0

@@ -14,32 +14,11 @@ from operative.core.db import get_engine
 from operative.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, Message
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending
 from operative.notify.inbox import list_inbox
-from operative.notify.outbox import enqueue
-from operative.notify.recipients import member_state_recipients
 from tests.conftest import SEED
-from tests.notify.factories import all_states_tags, invitation_context, load_states, write_config
+from tests.factories import all_states_tags, channel_file, enqueue_invitation, load_states
 from tests.notify.sinks import HttpSink, SmtpServer
 
 FAST = DispatchPolicy(concurrency=8, backoff_base=0.01, backoff_max=0.05, wait_for_retries=30)
-
-
-def _enqueue(
-    url: str,
-    codes: list[str] | None,
-    *,
-    key: str = "obligation:4:invitation:cycle:0",
-    attach: bool = True,
-) -> None:
-    with Session(get_engine(url)) as session:
-        enqueue(
-            session,
-            key=key,
-            kind="invitation",
-            recipients=member_state_recipients(session, codes),
-            context=invitation_context(),
-            attachments=[SEED] if attach else [],
-        )
-        session.commit()
 
 
 def _deliveries(url: str) -> list[Delivery]:
@@ -52,13 +31,16 @@ def test_smtp_delivers_utf8_subjects_in_three_languages_with_the_resolution_atta
 ) -> None:
     """Missions read accents in their subject line, and get the resolution itself."""
     load_states(db_url)
-    entries = "\n".join(
-        f"  - mailto://127.0.0.1:{smtp_server.port}?to={code.lower()}@missions.example.org"
-        f"&from=IOM%20Secretariat%20<gb@example.org>&mode=insecure:\n      tag: {code}"
-        for code in ("FRA", "MEX", "GBR")
+    channel_file(
+        tmp_path,
+        monkeypatch,
+        {
+            f"mailto://127.0.0.1:{smtp_server.port}?to={code.lower()}@missions.example.org"
+            "&from=IOM%20Secretariat%20<gb@example.org>&mode=insecure": code
+            for code in ("FRA", "MEX", "GBR")
+        },
     )
-    write_config(tmp_path, monkeypatch, f"version: 1\nurls:\n{entries}\n")
-    _enqueue(db_url, ["FRA", "MEX", "GBR"])
+    enqueue_invitation(db_url, ["FRA", "MEX", "GBR"], attachments=[SEED])
     report = dispatch_pending(policy=FAST)
     assert (report.sent, report.failed, report.pending) == (3, 0, 0)
     by_address = {str(m["To"]): m for m in smtp_server.messages}
@@ -81,19 +63,15 @@ def test_json_and_form_sinks_get_utf8_text_the_attachment_and_the_idempotency_ke
 ) -> None:
     """A webhook receiver needs the text intact, the file, and a key to drop duplicates by."""
     load_states(db_url)
-    write_config(
+    channel_file(
         tmp_path,
         monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - {http_sink.url("json", "/json")}:
-              tag: FRA, MEX, GBR
-          - {http_sink.url("form", "/form")}:
-              tag: FRA, MEX, GBR
-        """,
+        {
+            http_sink.url("json", "/json"): "FRA, MEX, GBR",
+            http_sink.url("form", "/form"): "FRA, MEX, GBR",
+        },
     )
-    _enqueue(db_url, ["FRA", "MEX", "GBR"])
+    enqueue_invitation(db_url, ["FRA", "MEX", "GBR"], attachments=[SEED])
     report = dispatch_pending(policy=FAST)
     assert report.sent == 6
     assert len(http_sink.received) == 6
@@ -115,25 +93,18 @@ def test_each_targets_failure_is_recorded_and_escalated_to_the_secretariat(
     http_sink.fault = lambda _n, _key, path: (
         ("status", 404) if path == "/gone" else ("status", 500) if path == "/broken" else None
     )
-    write_config(
+    channel_file(
         tmp_path,
         monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - {http_sink.url("json", "/ok")}:
-              tag: FRA
-          - {http_sink.url("json", "/gone")}:
-              tag: MEX
-          - {http_sink.url("form", "/broken")}:
-              tag: GBR
-          - json://127.0.0.1:1/refused:
-              tag: DEU
-          - inbox://:
-              tag: secretariat
-        """,
+        {
+            http_sink.url("json", "/ok"): "FRA",
+            http_sink.url("json", "/gone"): "MEX",
+            http_sink.url("form", "/broken"): "GBR",
+            "json://127.0.0.1:1/refused": "DEU",
+            "inbox://": "secretariat",
+        },
     )
-    _enqueue(db_url, ["FRA", "MEX", "GBR", "DEU"], attach=False)
+    enqueue_invitation(db_url, ["FRA", "MEX", "GBR", "DEU"])
     report = dispatch_pending(
         policy=DispatchPolicy(max_attempts=3, backoff_base=0.01, wait_for_retries=30)
     )
@@ -194,21 +165,16 @@ def test_a_faulty_sink_ends_with_every_delivery_sent_or_failed_and_escalated_nev
 
     http_sink.fault = fault
     tags = all_states_tags()
-    write_config(
+    channel_file(
         tmp_path,
         monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - {http_sink.url("json", "/json")}?rto=0.4:
-              tag: {tags}
-          - {http_sink.url("form", "/form")}?rto=0.4:
-              tag: {tags}
-          - inbox://:
-              tag: secretariat
-        """,
+        {
+            f"{http_sink.url('json', '/json')}?rto=0.4": tags,
+            f"{http_sink.url('form', '/form')}?rto=0.4": tags,
+            "inbox://": "secretariat",
+        },
     )
-    _enqueue(db_url, None, attach=False)
+    enqueue_invitation(db_url)
     policy = DispatchPolicy(
         concurrency=16, max_attempts=4, backoff_base=0.02, backoff_max=0.1, wait_for_retries=60
     )
@@ -246,12 +212,8 @@ def test_two_dispatchers_at_once_never_send_the_same_delivery(
     """Claims are exclusive (SKIP LOCKED / BEGIN IMMEDIATE): no delivery goes out twice."""
     load_states(db_url)
     http_sink.delay = 0.005
-    write_config(
-        tmp_path,
-        monkeypatch,
-        f"version: 1\nurls:\n  - {http_sink.url('json')}:\n      tag: {all_states_tags()}\n",
-    )
-    _enqueue(db_url, None, attach=False)
+    channel_file(tmp_path, monkeypatch, {http_sink.url("json"): all_states_tags()})
+    enqueue_invitation(db_url)
     policy = DispatchPolicy(concurrency=4, batch_size=10)
     reports = []
     threads = [
@@ -273,8 +235,8 @@ def test_an_inbox_delivery_interrupted_after_its_file_was_written_is_not_sent_ag
 ) -> None:
     """The inbox is exactly-once: reconciliation finds the file instead of writing another."""
     load_states(db_url)
-    write_config(tmp_path, monkeypatch, "version: 1\nurls:\n  - inbox://:\n      tag: FRA, MEX\n")
-    _enqueue(db_url, ["FRA", "MEX"], attach=False)
+    channel_file(tmp_path, monkeypatch, {"inbox://": "FRA, MEX"})
+    enqueue_invitation(db_url, ["FRA", "MEX"])
     dispatch_pending()
     with Session(get_engine(db_url)) as session:
         for delivery in session.exec(select(Delivery)):

@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
 
-from operative.core.db import get_engine
-from operative.notify.outbox import enqueue
-from operative.notify.recipients import member_state_recipients
 from tests.conftest import run_cli
-from tests.notify.factories import invitation_context, load_states, write_config
+from tests.factories import channel_file, enqueue_invitation, load_states
 from tests.notify.sinks import HttpSink
 
 
@@ -23,27 +19,8 @@ def test_a_failed_delivery_is_listed_then_retried_and_sent_from_the_cli(
     load_states(db_url)
     broken = {"on": True}
     http_sink.fault = lambda _n, _key, _path: ("status", 410) if broken["on"] else None
-    write_config(
-        tmp_path,
-        monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - {http_sink.url("json")}:
-              tag: FRA
-          - inbox://:
-              tag: secretariat
-        """,
-    )
-    with Session(get_engine(db_url)) as session:
-        enqueue(
-            session,
-            key="k:cli",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA"]),
-            context=invitation_context(),
-        )
-        session.commit()
+    channel_file(tmp_path, monkeypatch, {http_sink.url("json"): "FRA", "inbox://": "secretariat"})
+    enqueue_invitation(db_url, ["FRA"], key="k:cli")
     sent = run_cli("notify", "dispatch", "--json")
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout)["failed"] == 1
@@ -72,12 +49,7 @@ def test_notify_test_reports_each_channel_and_refuses_unknown_targets(
     isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, http_sink: HttpSink
 ) -> None:
     """A channel is checked before a campaign; a typo in the tag is bad input (exit 2)."""
-    write_config(
-        tmp_path,
-        monkeypatch,
-        f"version: 1\nurls:\n  - {http_sink.url('form')}:\n      tag: FRA\n"
-        "  - inbox://:\n      tag: FRA\n",
-    )
+    channel_file(tmp_path, monkeypatch, {http_sink.url("form"): "FRA", "inbox://": "FRA"})
     good = run_cli("notify", "test", "fra")
     assert good.returncode == 0, good.stderr
     assert sorted(line.split()[0] for line in good.stdout.splitlines()) == ["form", "inbox"]

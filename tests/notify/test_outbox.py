@@ -14,22 +14,24 @@ from operative.notify.channels import UnknownTarget
 from operative.notify.outbox import enqueue, idempotency_key
 from operative.notify.recipients import Recipient, member_state_recipients, role_recipient
 from operative.notify.templates import TemplateError
-from tests.notify.factories import all_states_tags, invitation_context, load_states, write_config
-
-CONFIG = """
-version: 1
-urls:
-  - inbox://:
-      tag: {tags}, secretariat, pga_office
-  - json://127.0.0.1:9/hook:
-      tag: {tags}
-"""
+from tests.factories import (
+    all_states_tags,
+    channel_file,
+    enqueue_invitation,
+    invitation_context,
+    load_states,
+)
 
 
 @pytest.fixture
 def states(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     load_states(db_url)
-    write_config(tmp_path, monkeypatch, CONFIG.format(tags=all_states_tags()))
+    tags = all_states_tags()
+    channel_file(
+        tmp_path,
+        monkeypatch,
+        {"inbox://": f"{tags}, secretariat, pga_office", "json://127.0.0.1:9/hook": tags},
+    )
     return db_url
 
 
@@ -41,17 +43,9 @@ def test_enqueue_makes_one_delivery_per_recipient_and_channel_in_their_language(
     states: str,
 ) -> None:
     """175 Member States on two channels are 350 deliveries, each in the state's language."""
+    result = enqueue_invitation(states, key="obligation:4:invitation:cycle:0")
+    assert (result.created, result.added, result.total) == (True, 350, 350)
     with Session(get_engine(states)) as session:
-        recipients = member_state_recipients(session)
-        result = enqueue(
-            session,
-            key="obligation:4:invitation:cycle:0",
-            kind="invitation",
-            recipients=recipients,
-            context=invitation_context(),
-        )
-        session.commit()
-        assert (result.created, result.added, result.total) == (True, 350, 350)
         france = session.exec(select(Delivery).where(Delivery.recipient == "FRA")).all()
         assert {d.channel for d in france} == {"inbox", "json"}
         assert {d.language for d in france} == {"fr"}
@@ -69,20 +63,10 @@ def test_enqueue_makes_one_delivery_per_recipient_and_channel_in_their_language(
 
 def test_enqueuing_the_same_message_again_adds_nothing(states: str) -> None:
     """A flow re-run after a crash must not notify a Member State twice."""
-    engine = get_engine(states)
     for _ in range(2):
-        with Session(engine) as session:
-            recipients = member_state_recipients(session, ["FRA", "MEX"])
-            result = enqueue(
-                session,
-                key="k:1",
-                kind="invitation",
-                recipients=recipients,
-                context=invitation_context(),
-            )
-            session.commit()
+        result = enqueue_invitation(states, ["FRA", "MEX"], key="k:1")
     assert (result.created, result.added, result.total) == (False, 0, 4)
-    with Session(engine) as session:
+    with Session(get_engine(states)) as session:
         assert _count(session, Message) == 1
         assert _count(session, Delivery) == 4
         events = session.exec(select(Event).where(Event.kind == "message.enqueued")).all()
@@ -91,40 +75,15 @@ def test_enqueuing_the_same_message_again_adds_nothing(states: str) -> None:
 
 def test_a_recipient_added_later_gets_only_its_own_deliveries(states: str) -> None:
     """A state joining between two runs is reached; the others are not written to again."""
-    engine = get_engine(states)
-    with Session(engine) as session:
-        enqueue(
-            session,
-            key="k:2",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA"]),
-            context=invitation_context(),
-        )
-        session.commit()
-    with Session(engine) as session:
-        result = enqueue(
-            session,
-            key="k:2",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA", "DEU"]),
-            context=invitation_context(),
-        )
-        session.commit()
+    enqueue_invitation(states, ["FRA"], key="k:2")
+    result = enqueue_invitation(states, ["FRA", "DEU"], key="k:2")
     assert (result.added, result.total) == (2, 4)
 
 
 def test_the_database_refuses_a_second_delivery_for_the_same_target(states: str) -> None:
     """The unique constraint is the last line of defence against a double enqueue."""
-    engine = get_engine(states)
-    with Session(engine) as session:
-        enqueue(
-            session,
-            key="k:3",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA"]),
-            context=invitation_context(),
-        )
-        session.commit()
+    enqueue_invitation(states, ["FRA"], key="k:3")
+    with Session(get_engine(states)) as session:
         original = session.exec(select(Delivery)).first()
         assert original is not None
         copy = Delivery(

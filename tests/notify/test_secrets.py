@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
 from operative.core.db import get_engine
 from operative.notify.channels import ChannelConfigError, load_channels
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending, send_test
 from tests.conftest import run_cli
-from tests.notify.factories import invitation_context, load_states, write_config
+from tests.factories import channel_file, enqueue_invitation, load_states
 from tests.notify.sinks import HttpSink
 
 TOKEN = "planted-T0KEN-9f2c41"
@@ -38,33 +38,19 @@ def test_a_planted_secret_reaches_the_receiver_but_no_log_row_or_error(
     secret_file = tmp_path / "hook_password"
     secret_file.write_text(PASSWORD + "\n")
     http_sink.fault = lambda _n, _key, path: ("status", 401) if path == "/denied" else None
-    write_config(
+    hook = f"ops:${{file:{secret_file}}}@127.0.0.1:{http_sink.port}"
+    token = "${HOOK_TOKEN}"  # read from the environment when the file loads
+    channel_file(
         tmp_path,
         monkeypatch,
-        f"""
-        version: 1
-        urls:
-          - json://ops:${{file:{secret_file}}}@127.0.0.1:{http_sink.port}/ok?+X-Hook-Token=Bearer%20${{HOOK_TOKEN}}&:api_token=${{HOOK_TOKEN}}:
-              tag: FRA
-          - form://ops:${{file:{secret_file}}}@127.0.0.1:{http_sink.port}/denied?+X-Api-Key=${{HOOK_TOKEN}}:
-              tag: FRA
-          - inbox://:
-              tag: secretariat
-        """,
+        {
+            f"json://{hook}/ok?+X-Hook-Token=Bearer%20{token}&:api_token={token}": "FRA",
+            f"form://{hook}/denied?+X-Api-Key={token}": "FRA",
+            "inbox://": "secretariat",
+        },
     )
     load_states(db_url)
-    from operative.notify.outbox import enqueue
-    from operative.notify.recipients import member_state_recipients
-
-    with Session(get_engine(db_url)) as session:
-        enqueue(
-            session,
-            key="k:secret",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA"]),
-            context=invitation_context(),
-        )
-        session.commit()
+    enqueue_invitation(db_url, ["FRA"], key="k:secret")
     report = dispatch_pending(policy=DispatchPolicy(max_attempts=1))
     assert (report.sent, report.failed) == (2, 1)  # the json send, the escalation; form refused
 

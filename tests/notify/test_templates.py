@@ -10,8 +10,11 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from operative.notify.templates import KINDS, LANGUAGES, Renderer, TemplateError, locales_dir
-from tests.notify.factories import RESOLUTION, invitation_context
+from operative.i18n import LANGUAGES, locales_dir
+from operative.notify.recipients import ROLES
+from operative.notify.templates import KINDS, Renderer, TemplateError
+from operative.register.obligations import load_playbooks
+from tests.factories import RESOLUTION, invitation_context
 
 CONTEXTS = {
     "invitation": invitation_context(),
@@ -212,3 +215,19 @@ def test_catalogs_are_complete_keep_placeholders_and_are_compiled_up_to_date(lan
 
 def _as_tuple(value: object) -> tuple[object, ...]:
     return tuple(value) if isinstance(value, list | tuple) else (value,)
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_every_playbook_title_and_role_name_has_its_translation_in_the_catalogs(
+    language: str,
+) -> None:
+    """A title renamed in playbooks.yaml, or a role added, without its catalog entry would put
+    an English name in the middle of a French or Spanish briefing or notice."""
+    folder = locales_dir() / language / "LC_MESSAGES"
+    with (folder / "operative.po").open("rb") as handle:
+        translated = {m.id: m.string for m in read_po(handle) if m.id and m.string}
+    titles = [info.title for info in load_playbooks().playbooks.values()]
+    names = [role.name for role in ROLES.values()]
+    assert [t for t in [*titles, *names] if t not in translated] == []
+    assert ROLES["chair"].name_in(language) == translated["Chairperson of the Council"]
+    assert ROLES["chair"].name_in(language) != "Chairperson of the Council"

@@ -109,6 +109,12 @@ def _pos(draw: Draw, items: list[Any]) -> int:
     return int(draw(st.integers(0, max(len(items) - 1, 0))))
 
 
+def _cut(draw: Draw, lines: list[str]) -> tuple[int, int]:
+    """A line of ``lines`` (not empty) and a place in it."""
+    at = _pos(draw, lines)
+    return at, int(draw(st.integers(0, len(lines[at]))))
+
+
 def _delete(draw: Draw, lines: list[str]) -> list[str]:
     if lines:
         del lines[_pos(draw, lines)]
@@ -142,10 +148,8 @@ def _replace_line(draw: Draw, lines: list[str]) -> list[str]:
 
 def _splice(draw: Draw, lines: list[str]) -> list[str]:
     if lines:
-        at = _pos(draw, lines)
-        line = lines[at]
-        cut = draw(st.integers(0, len(line)))
-        lines[at] = line[:cut] + draw(st.one_of(JUNK, ANY_CHARS)) + line[cut:]
+        at, cut = _cut(draw, lines)
+        lines[at] = lines[at][:cut] + draw(st.one_of(JUNK, ANY_CHARS)) + lines[at][cut:]
     return lines
 
 
@@ -165,8 +169,8 @@ def _renumber(draw: Draw, lines: list[str]) -> list[str]:
 
 def _truncate_line(draw: Draw, lines: list[str]) -> list[str]:
     if lines:
-        at = _pos(draw, lines)
-        lines[at] = lines[at][: draw(st.integers(0, len(lines[at])))]
+        at, cut = _cut(draw, lines)
+        lines[at] = lines[at][:cut]
     return lines
 
 
@@ -190,10 +194,8 @@ def _join(draw: Draw, lines: list[str]) -> list[str]:
 
 def _split(draw: Draw, lines: list[str]) -> list[str]:
     if lines:
-        at = _pos(draw, lines)
-        line = lines[at]
-        cut = draw(st.integers(0, len(line)))
-        lines[at : at + 1] = [line[:cut], line[cut:]]
+        at, cut = _cut(draw, lines)
+        lines[at : at + 1] = [lines[at][:cut], lines[at][cut:]]
     return lines
 
 

@@ -2,7 +2,8 @@
 
 The register holds resolution 1244, the Member States, one user per role, pending and decided
 approvals, a national-positions campaign with positions received, and deliveries sent and
-failed (``tests.web.factories.seed_register``), so that generated ids and bodies meet real rows.
+failed (``tests.factories.register_1244_with_work``), so that generated ids and bodies meet
+real rows.
 Every operation is called signed in as an admin (who may change everything) and as a viewer
 (who may change nothing), with valid and invalid input: no answer may be a 5xx, and every
 answer must be one the schema declares (status code, content type, body, headers).
@@ -37,7 +38,7 @@ from sqlmodel import Session
 from operative.core.db import get_engine
 from operative.register import users
 from operative.web.app import create_app
-from tests.web.factories import playbook_ids, seed_register
+from tests.factories import playbook_ids, register_1244_with_work
 
 # Cases per (database, signed-in role). Every operation is drawn from one strategy, so each of
 # the 18 operations sees about 1/18 of them; 500 keeps the four runs under two minutes in all.
@@ -63,7 +64,7 @@ def _no_flow_waiting(data_dir: Path, run_id: str | None, approval_id: int, token
 def app(db_url: str) -> Iterator[FastAPI]:
     """The web app over a seeded register, with an admin and a viewer who can sign in."""
     with Session(get_engine(db_url)) as session:
-        seed_register(session)
+        register_1244_with_work(session)
         for username, role in (("fuzz.admin", "admin"), ("fuzz.viewer", "viewer")):
             users.add_user(session, username, name=username, roles=[role], password=PASSWORD)
         session.commit()

@@ -23,7 +23,7 @@ from operative.core.backup import backup, restore
 from operative.core.db import dispose_engines, get_engine, make_engine, normalise_url, session_scope
 from operative.core.settings import get_settings
 from tests.conftest import SEED
-from tests.reliability.test_ingest_fuzz import row_counts
+from tests.factories import row_counts
 
 runner = CliRunner()
 

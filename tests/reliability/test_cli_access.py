@@ -25,12 +25,12 @@ from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
 
 from operative.cli import app
-from operative.core import tokens
+from operative.core import clock, tokens
 from operative.core.db import get_engine
-from operative.models import Approval, utcnow
+from operative.models import Approval
 from operative.playbooks import national_positions as positions
 from operative.register import approvals
-from tests.web.factories import playbook_ids, seed_register
+from tests.factories import playbook_ids, register_1244_with_work
 
 # Users of tests.web.factories.PEOPLE: "drafter" is an officer who drafted approvals 1-3;
 # approval 4 was drafted by "chair" and asks for a chair.
@@ -55,7 +55,7 @@ def changed(before: Snapshot, after: Snapshot) -> list[str]:
 def register(db_url: str, tmp_path: Path) -> dict[str, int]:
     """The seeded register; the ids of its obligations by playbook."""
     with Session(get_engine(db_url)) as session:
-        seed_register(session)
+        register_1244_with_work(session)
         session.commit()
         return playbook_ids(session)
 
@@ -270,9 +270,9 @@ def test_forged_expired_and_replayed_decision_tokens_are_refused(
     token used (the genuine decision could then never reach the run)."""
     approval_id, token = _decided(db_url)
     claims = _claims(token)
-    past = utcnow() - dt.timedelta(minutes=1)
+    past = clock.now() - dt.timedelta(minutes=1)
     portal = positions.portal_token(
-        register["national_positions"], "CHE", expires_at=utcnow() + dt.timedelta(days=1)
+        register["national_positions"], "CHE", expires_at=clock.now() + dt.timedelta(days=1)
     )
 
     forgeries: dict[str, tuple[int, Callable[[], str], str]] = {

@@ -50,7 +50,7 @@ from operative.models import (
     Submission,
 )
 from operative.register import obligations, records
-from tests.flows.conftest import ScriptedApprover, obligation_id, register_1244
+from tests.flows.conftest import ScriptedApprover, obligation_id, register_for_flows
 
 MEMBER_STATES = 175
 # About how many audit events a run makes before its messages start going out.
@@ -62,7 +62,7 @@ import sys
 import pendulum
 from flows import load_flow
 from flows._prefect.runtime import flow_settings
-from operative import calendar
+from operative.core import clock as calendar
 playbook, obligation, at = sys.argv[1], int(sys.argv[2]), pendulum.parse(sys.argv[3])
 with flow_settings(), calendar.use_clock(lambda: at):
     print(load_flow(playbook)(obligation, drafted_by="officer"), flush=True)
@@ -262,7 +262,7 @@ def register(
         os.environ["OPERATIVE_DATABASE_URL"] = request.getfixturevalue("postgres_url")
         get_settings.cache_clear()
     try:
-        register_1244()
+        register_for_flows()
         with flow_settings():
             yield isolated_env
     finally:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from operative.cli import app
-from operative.core.db import get_engine
 from operative.resolution import ResolutionParseError, parse_bytes
+from tests.factories import row_counts
 from tests.reliability.mutations import mutated_bytes, mutated_texts, mutated_xml
 
 EXAMPLES_PER_DATABASE = 150
@@ -28,18 +27,6 @@ _FILES = st.one_of(
     st.tuples(mutated_bytes(), st.sampled_from([".txt", ".xml"])),
     st.tuples(mutated_xml(), st.just(".xml")),
 )
-
-
-def row_counts(url: str) -> dict[str, int]:
-    """Rows per table: what an aborted command must leave exactly as it found it."""
-    engine = get_engine(url)
-    with engine.connect() as connection:
-        return {
-            table: connection.execute(
-                sa.select(sa.func.count()).select_from(sa.table(table))
-            ).scalar_one()
-            for table in sa.inspect(engine).get_table_names()
-        }
 
 
 def test_ingest_of_damaged_files_exits_0_or_2_with_one_line_and_writes_nothing_on_2(

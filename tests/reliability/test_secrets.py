@@ -25,23 +25,18 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from fastapi.testclient import TestClient
-from sqlmodel import Session as DbSession
-from sqlmodel import SQLModel, select
+from sqlmodel import Session, SQLModel, select
 
 from operative.core.db import get_engine
 from operative.core.settings import REPO_ROOT
 from operative.models import Delivery, DeliveryStatus
 from operative.notify.dispatch import DispatchPolicy, dispatch_pending
 from operative.notify.masking import secrets
-from operative.notify.outbox import enqueue
-from operative.notify.recipients import member_state_recipients
 from operative.register import users
 from operative.web.app import create_app
-from tests.notify.factories import invitation_context, load_states
-from tests.notify.sinks import HttpSink, _Recorder, free_port
+from tests.factories import channel_file, enqueue_invitation, load_states
+from tests.notify.sinks import HttpSink, SmtpServer
 
 PASSWORD = "pl4nted-Chan-PW-5e1d"
 HEADER = "pl4nted-Header-7c2a"
@@ -53,39 +48,11 @@ USER_PASSWORD = "pl4nted sign-in words"
 BASIC = base64.b64encode(f"ops:{PASSWORD}".encode()).decode()
 
 
-class AuthSmtpServer:
-    """A real SMTP server (aiosmtpd) on loopback that requires a login and keeps what it got."""
-
-    def __init__(self) -> None:
-        self.recorder = _Recorder(refuse=set())
-        self.logins: list[tuple[str, str]] = []
-        self.port = free_port()
-        self.controller = Controller(
-            self.recorder,
-            hostname="127.0.0.1",
-            port=self.port,
-            authenticator=self._authenticate,
-            auth_require_tls=False,
-        )
-        self.controller.start()
-
-    def _authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        login, password = data.login.decode(), data.password.decode()
-        self.logins.append((login, password))
-        return AuthResult(success=(login, password) == ("notices", PASSWORD))
-
-    def close(self) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture
-def receivers() -> Iterator[tuple[HttpSink, AuthSmtpServer]]:
+def receivers() -> Iterator[tuple[HttpSink, SmtpServer]]:
     """An HTTP sink that refuses /denied (401), and an SMTP server that checks the login."""
     sink = HttpSink(fault=lambda _n, _key, path: ("status", 401) if path == "/denied" else None)
-    smtp = AuthSmtpServer()
+    smtp = SmtpServer(login=("notices", PASSWORD))
     yield sink, smtp
     sink.close()
     smtp.close()
@@ -122,7 +89,7 @@ def test_planted_credentials_reach_the_receivers_and_no_log_row_file_or_message(
     tmp_path: Path,
     isolated_env: Path,
     monkeypatch: pytest.MonkeyPatch,
-    receivers: tuple[HttpSink, AuthSmtpServer],
+    receivers: tuple[HttpSink, SmtpServer],
     caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -136,33 +103,25 @@ def test_planted_credentials_reach_the_receivers_and_no_log_row_file_or_message(
     config = tmp_path / "config"
     config.mkdir()
     (config / "channel_password").write_text(PASSWORD + "\n", encoding="utf-8")
-    (config / "apprise.yml").write_text(
-        f"""version: 1
-urls:
-  - json://ops:${{file:{config}/channel_password}}@127.0.0.1:{sink.port}/ok?+X-Api-Key={HEADER}&:api_token=${{HOOK_PAYLOAD}}:
-      tag: FRA
-  - form://ops:${{file:{config}/channel_password}}@127.0.0.1:{sink.port}/denied?+X-Api-Key={HEADER}:
-      tag: FRA
-  - mailto://notices:${{file:{config}/channel_password}}@127.0.0.1:{smtp.port}?to=fra@missions.example.org&from=gb@example.org&mode=insecure:
-      tag: FRA
-  - inbox://:
-      tag: secretariat
-""",
-        encoding="utf-8",
+    password = f"${{file:{config}/channel_password}}"
+    mail = "to=fra@missions.example.org&from=gb@example.org&mode=insecure"
+    channel_file(
+        config,
+        monkeypatch,
+        {
+            f"json://ops:{password}@127.0.0.1:{sink.port}/ok"
+            f"?+X-Api-Key={HEADER}&:api_token=${{HOOK_PAYLOAD}}": "FRA",
+            f"form://ops:{password}@127.0.0.1:{sink.port}/denied?+X-Api-Key={HEADER}": "FRA",
+            f"mailto://notices:{password}@127.0.0.1:{smtp.port}?{mail}": "FRA",
+            "inbox://": "secretariat",
+        },
     )
-    monkeypatch.setenv("OPERATIVE_APPRISE_CONFIG", str(config / "apprise.yml"))
     server_password = sa.engine.make_url(db_url).password
     planted = _planted([str(server_password)] if server_password else [])
 
     load_states(db_url)
-    with DbSession(get_engine(db_url)) as session:
-        enqueue(
-            session,
-            key="secrets:invitation",
-            kind="invitation",
-            recipients=member_state_recipients(session, ["FRA"]),
-            context=invitation_context(),
-        )
+    enqueue_invitation(db_url, ["FRA"], key="secrets:invitation")
+    with Session(get_engine(db_url)) as session:
         users.add_user(
             session, "officer", name="Officer", roles=["officer"], password=USER_PASSWORD
         )
@@ -175,9 +134,9 @@ urls:
     assert delivered.headers["X-Api-Key"] == HEADER
     assert delivered.fields["api_token"] == PAYLOAD
     assert delivered.headers["Authorization"] == f"Basic {BASIC}"
-    assert ("notices", PASSWORD) in smtp.logins and len(smtp.recorder.messages) == 1
+    assert ("notices", PASSWORD) in smtp.logins and len(smtp.messages) == 1
 
-    with DbSession(get_engine(db_url)) as session:
+    with Session(get_engine(db_url)) as session:
         failed = session.exec(
             select(Delivery).where(Delivery.status == DeliveryStatus.failed)
         ).one()

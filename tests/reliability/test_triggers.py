@@ -21,12 +21,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from operative.core import audit
+from operative.core import audit, processes
 from operative.core.db import session_scope
 from operative.core.settings import get_settings
 from operative.models import Approval, Delivery, Document, Event, Message, Obligation
-from operative.register import obligations
-from tests.flows.conftest import ScriptedApprover, obligation_id, register_1244
+from tests.flows.conftest import ScriptedApprover, obligation_id, register_for_flows
 
 TRIGGERS = 50
 # Long enough for 50 runs to start on a loaded 2-core machine; the first one waits meanwhile.
@@ -38,7 +37,7 @@ def register(db_url: str, prefect_server: str, isolated_env: Path) -> Iterator[P
     """1244 in a fresh register on the database under test, with flow settings on."""
     from flows._prefect.runtime import flow_settings
 
-    register_1244()
+    register_for_flows()
     with flow_settings():
         yield isolated_env
 
@@ -156,7 +155,7 @@ def test_a_lease_left_by_a_run_prefect_does_not_know_is_taken_over_unless_it_run
             obligation.active_run_id, obligation.active_process = ghost, process
             session.add(obligation)
 
-    lease_to(obligations.this_process())
+    lease_to(processes.this_process())
     events = _events()
     assert forward_to_pga(ob, drafted_by="officer") == f"already running: {ghost}"
     assert _events() == events, "a refused run writes nothing"

@@ -9,6 +9,7 @@ import yaml
 
 from flows import OTHER_FLOWS, PLAYBOOK_FLOWS
 from flows._prefect.serve import DEFAULT_PREFECT_FILE, PrefectFileError, load_specs
+from operative.core.settings import REPO_ROOT
 
 
 def _shipped() -> dict:
@@ -39,6 +40,17 @@ def test_every_flow_has_a_deployment_and_only_the_cycles_are_scheduled() -> None
     for name in scheduled:
         assert specs[name].concurrency_limit is not None
         assert specs[name].concurrency_limit.limit == 1
+
+
+def test_every_top_level_module_of_flows_is_a_deployment_entrypoint() -> None:
+    """flows/ holds only what is deployed: Prefect's plumbing lives in flows/_prefect."""
+    modules = {
+        f"flows/{path.name}"
+        for path in (REPO_ROOT / "flows").glob("*.py")
+        if path.name != "__init__.py"
+    }
+    entrypoints = {spec.entrypoint.partition(":")[0] for spec in load_specs()}
+    assert modules == entrypoints
 
 
 @pytest.mark.parametrize(

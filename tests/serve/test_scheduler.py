@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from operative.core.db import session_scope
 from operative.core.settings import REPO_ROOT
-from tests.conftest import SEED
+from tests.factories import register_1244
 
 
 @dataclass(frozen=True)
@@ -37,32 +38,6 @@ class EverySeconds:
         return Interval(self.seconds)
 
 
-def register_1244() -> int:
-    """Resolution 1244 registered in this test's database; the id of OP1's obligation."""
-    from sqlmodel import select
-
-    from operative.core.db import session_scope
-    from operative.models import Obligation
-    from operative.register import bootstrap
-    from operative.register.ingest import ingest
-    from operative.resolution import parse_file
-
-    with session_scope() as session:
-        bootstrap.init(session)
-        ingest(
-            session,
-            parse_file(SEED),
-            source_name=SEED.name,
-            source_text=SEED.read_text(encoding="utf-8"),
-            dates={"hld": dt.date(2013, 10, 3), "hld_end": dt.date(2013, 10, 4)},
-        )
-        found = session.exec(
-            select(Obligation).where(Obligation.playbook == "inform_member_states")
-        ).one()
-        assert found.id is not None
-        return found.id
-
-
 # Prefect 3.9.1's Runner leaves asyncio socket transports to the API unclosed when its event
 # loop ends after runs have executed (seen with 2-4 of them, all to the API's port).
 @pytest.mark.filterwarnings(
@@ -77,16 +52,18 @@ def test_scheduler_creates_a_run_of_a_scheduled_deployment_and_it_runs(
     from prefect import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-    from flows._prefect.serve import DeploymentSpec, Service, briefing_cycle, load_specs
+    from flows._prefect.serve import DeploymentSpec, Service, load_specs
+    from flows.briefing_cycle import briefing_cycle
 
-    obligation_id = register_1244()
+    with session_scope() as session:
+        obligation_id = register_1244(session)["inform_member_states"]
     # Registered, not served: the briefing run the cycle starts stays scheduled, so the test
     # need not wait for a run that asks the DG's office for an approval.
     inform = next(s for s in load_specs() if s.name == "inform-member-states")
     inform_id = inform.flow.to_deployment(name=inform.name).apply()
     cycle = DeploymentSpec(
         name="every-few-seconds",
-        entrypoint="flows/_prefect/serve.py:briefing_cycle",
+        entrypoint="flows/briefing_cycle.py:briefing_cycle",
         flow=briefing_cycle,
         schedules=[EverySeconds(3)],  # type: ignore[list-item]
     )

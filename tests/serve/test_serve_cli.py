@@ -20,9 +20,8 @@ import pytest
 from flows._prefect.serve import DEFAULT_PREFECT_FILE
 from operative.core.db import session_scope
 from operative.core.settings import REPO_ROOT
-from operative.register import users
 from tests.conftest import run_cli
-from tests.serve.test_scheduler import register_1244
+from tests.factories import register_1244
 
 
 @pytest.fixture
@@ -63,6 +62,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _serve(*, stderr: int) -> subprocess.Popen[bytes]:
+    """``operative serve`` in a child process, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "operative", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+
+
 def _until_serving(process: subprocess.Popen[bytes]) -> bytes:
     """What ``operative serve`` printed until it said it serves."""
     assert process.stdout is not None
@@ -98,12 +107,7 @@ def test_sigterm_stops_serve_cleanly_with_its_server(
     no_prefect_api: None, isolated_env: Path
 ) -> None:
     """A service manager's SIGTERM must end everything, leaving no Prefect server behind."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "operative", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
+    process = _serve(stderr=subprocess.PIPE)
     try:
         seen = _until_serving(process)
         output = seen.decode()
@@ -144,12 +148,7 @@ def test_sigterm_stops_serve_cleanly_with_its_server(
 def test_a_killed_serve_takes_its_server_with_it(no_prefect_api: None, isolated_env: Path) -> None:
     """SIGKILL gives serve no chance to stop its Prefect server; left running, the orphan
     would hold its port and database until someone found it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "operative", "serve"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
+    process = _serve(stderr=subprocess.DEVNULL)
     try:
         _until_serving(process)
         servers = [pid for pid, cmd in _children(process.pid).items() if "server start" in cmd]
@@ -172,9 +171,8 @@ def test_unreachable_server_is_one_line_and_non_zero(
     """A dead PREFECT_API_URL must read as such, not as a stack of Prefect internals."""
     url = _dead_url()
     monkeypatch.setenv("PREFECT_API_URL", url)
-    register_1244()
     with session_scope() as session:
-        users.add_user(session, "officer", name="Officer", roles=["officer"])
+        register_1244(session, people={"officer": ["officer"]})
     for args in (
         ["serve"],
         ["serve", "--check"],

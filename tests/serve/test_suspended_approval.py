@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from tests.serve.test_scheduler import register_1244
+from tests.factories import register_1244
 
 
 def _wait_for(client: Any, run_id: Any, names: set[str], timeout: float = 90) -> Any:
@@ -35,14 +35,9 @@ def _served_letter() -> Iterator[tuple[Any, Any, int]]:
 
     from flows._prefect.serve import Service, load_specs
     from operative.core.db import session_scope
-    from operative.models import Obligation
-    from operative.register import users
 
-    register_1244()
     with session_scope() as session:
-        users.add_user(session, "chair", name="Council Chairperson", roles=["chair"])
-        ob = session.exec(select(Obligation).where(Obligation.playbook == "forward_to_pga")).one()
-        obligation_id = ob.id or 0
+        obligation_id = register_1244(session, people={"chair": ["chair"]})["forward_to_pga"]
     spec = next(s for s in load_specs() if s.name == "forward-to-pga")
     service = Service([spec], poll_seconds=0.5)
     service.start()

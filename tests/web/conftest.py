@@ -14,10 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from operative.core.db import dispose_engines, get_engine
-from operative.core.settings import get_settings
+from operative.core.db import get_engine
 from operative.web.app import create_app
-from tests.web.factories import seed_register
+from tests.factories import register_1244_with_work, seeded_data_dir
 
 T = TypeVar("T")
 
@@ -29,16 +28,7 @@ ECHO_COMMAND = (sys.executable, "-c", "import sys; print(' '.join(sys.argv[1:]))
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file holding the seeded register."""
-    folder = tmp_path_factory.mktemp("seed")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OPERATIVE_DATA_DIR", str(folder))
-        patch.delenv("OPERATIVE_DATABASE_URL", raising=False)
-        get_settings.cache_clear()
-        dispose_engines()
-        with Session(get_engine()) as session:
-            seed_register(session)
-        dispose_engines()  # closes the last connection: SQLite folds the WAL into the file
-    get_settings.cache_clear()
+    folder = seeded_data_dir(tmp_path_factory.mktemp("seed"), register_1244_with_work)
     return folder / "operative.db"
 
 
@@ -70,6 +60,17 @@ class Register:
         with Session(get_engine(), expire_on_commit=False) as session:
             row = session.get(model, key)
             assert row is not None, f"no {model.__name__} {key}"
+            return row
+
+    def update(self, model: type[T], key: Any, **values: Any) -> T:
+        """Set ``values`` on one row and commit: a change made behind the app's back."""
+        with Session(get_engine(), expire_on_commit=False) as session:
+            row = session.get(model, key)
+            assert row is not None, f"no {model.__name__} {key}"
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.add(row)
+            session.commit()
             return row
 
     def all(self, query: Any) -> list[Any]:

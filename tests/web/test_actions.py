@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from operative.models import Approval, Delivery, Event, Obligation, Submission
+from tests.factories import sign_in
 from tests.web.conftest import Register
-from tests.web.factories import sign_in
 
 
 def _events(register: Register, kind: str) -> list[Event]:
@@ -171,14 +171,14 @@ def test_a_run_marker_whose_pid_another_process_took_blocks_nothing(tmp_path: Pa
     every later trigger of that obligation (409) for as long as the newcomer runs."""
     import os
 
-    from operative.register import obligations
+    from operative.core.processes import process_name
     from operative.web.actions import running_pid
 
     runs = tmp_path / "web-runs"
     runs.mkdir()
     marker = runs / "obligation-7.pid"
-    marker.write_text(obligations.process_name(os.getpid()), encoding="ascii")
+    marker.write_text(process_name(os.getpid()), encoding="ascii")
     assert running_pid(tmp_path, 7) == os.getpid()
-    host, pid, _start = obligations.process_name(os.getpid()).split(":")
+    host, pid, _start = process_name(os.getpid()).split(":")
     marker.write_text(f"{host}:{pid}:1", encoding="ascii")
     assert running_pid(tmp_path, 7) is None

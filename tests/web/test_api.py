@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import datetime as dt
+from typing import Any
 
-from tests.web.factories import sign_in
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from operative.models import Approval, Delivery, DeliveryStatus, Message
+from operative.register import approvals, documents, records
+from tests.factories import sign_in
+from tests.web.conftest import Register
 
 
 def test_openapi_schema_lists_every_api_route_and_no_page(client: TestClient) -> None:
@@ -92,3 +99,81 @@ def test_timeline_pages_through_the_obligations_events(client: TestClient) -> No
     everything = client.get("/api/obligations/5/events?limit=200").json()["items"]
     assert [e["id"] for e in everything] == sorted((e["id"] for e in everything), reverse=True)
     assert {"approval:1", "approval:4"} <= {e["subject"] for e in everything}
+
+
+def test_public_models_take_each_field_from_its_own_row(
+    client: TestClient, register: Register
+) -> None:
+    """The API's models are read from the rows by column name: each field must come from the
+    row it belongs to (a delivery's attempts, its message's key) and the derived ones (escalated,
+    the draft's title, the parsed payload) must be there, never the columns they come from."""
+    ids = {o["playbook"]: o["id"] for o in _viewer_get(client, "/api/obligations")["items"]}
+    letter, voices = ids["forward_to_pga"], ids["migrant_perspectives"]
+    with register.session() as session:
+        draft = documents.draft(
+            session,
+            obligation_id=letter,
+            kind="transmittal",
+            cycle=0,
+            version=1,
+            title="Letter to the PGA",
+            body="Excellency, …",
+            drafted_by="drafter",
+        )
+        approval = session.get(Approval, 1)
+        assert approval is not None and approval.obligation_id == letter
+        approval.document_id = draft.id
+        session.add(approval)
+        approvals.mark_escalated(session, 1)
+        records.add_record(session, letter, kind="note", text="Sent by hand.", actor="officer")
+        records.add_activity(
+            session,
+            voices,
+            occurred_on=dt.date(2013, 3, 1),
+            kind="consultation",
+            title="Consultation in Geneva",
+            migrants_spoke=True,
+            actor="officer",
+        )
+        session.commit()
+
+    detail = _viewer_get(client, f"/api/obligations/{letter}")
+    assert detail["obligation"]["id"] == letter and detail["obligation"]["kind"] == "action"
+    (document,) = detail["documents"]
+    assert (document["id"], document["title"], document["cycle"], document["note"]) == (
+        draft.id,
+        "Letter to the PGA",
+        0,
+        None,
+    )
+    (note,) = detail["records"]
+    assert (note["kind"], note["text"], note["recorded_by"]) == ("note", "Sent by hand.", "officer")
+    escalated = next(a for a in detail["approvals"] if a["id"] == 1)
+    assert (escalated["escalated"], escalated["document_id"]) == (True, draft.id)
+    assert "token_nonce" not in escalated and "escalated_at" not in escalated
+    listed = _viewer_get(client, "/api/approvals")["items"]
+    assert next(a for a in listed if a["id"] == 1)["document_title"] == "Letter to the PGA"
+    (activity,) = _viewer_get(client, f"/api/obligations/{voices}")["activities"]
+    assert (activity["occurred_on"], activity["migrants_spoke"]) == ("2013-03-01", True)
+
+    (failed,) = _viewer_get(client, "/api/deliveries?status=failed")["items"]
+    (row,) = register.all(select(Delivery).where(Delivery.status == DeliveryStatus.failed))
+    message = register.get(Message, row.message_id)
+    assert (failed["id"], failed["recipient"], failed["target"]) == (row.id, "secretariat", None)
+    assert (failed["message"], failed["kind"], failed["obligation_id"]) == (
+        message.key,
+        "escalation",
+        message.obligation_id,
+    )
+    assert failed["attempts"] == 5 and failed["escalated"] is False
+    events = _viewer_get(client, f"/api/obligations/{letter}/events?limit=200")["items"]
+    escalation = next(e for e in events if e["kind"] == "approval.escalated")
+    assert isinstance(escalation["payload"], dict) and escalation["subject"] == "approval:1"
+
+
+def _viewer_get(client: TestClient, url: str) -> Any:
+    """The JSON of a GET, as a viewer."""
+    sign_in(client, "viewer")
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    return response.json()

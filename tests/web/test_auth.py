@@ -5,34 +5,30 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from operative.models import Approval, Event, Obligation
 from operative.web.auth import SESSION_COOKIE
+from tests.factories import PASSWORD, sign_in
 from tests.web.conftest import Register
-from tests.web.factories import PASSWORD, sign_in
 
 
-def _signin_form(client: TestClient) -> str:
+def _sign_in_by_form(client: TestClient, password: str, **fields: str) -> httpx.Response:
+    """Open the sign-in form and post it as the officer, with the form's own CSRF value."""
     page = client.get("/signin")
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match is not None
-    return match.group(1)
+    return client.post(
+        "/signin",
+        data={"username": "officer", "password": password, "csrf_token": match.group(1), **fields},
+    )
 
 
 def test_sign_in_with_password_sets_a_protected_session_cookie(client: TestClient) -> None:
     """The cookie must be unreadable by scripts and not sent on cross-site posts."""
-    csrf = _signin_form(client)
-    response = client.post(
-        "/signin",
-        data={
-            "username": "officer",
-            "password": PASSWORD,
-            "csrf_token": csrf,
-            "next": "/positions",
-        },
-    )
+    response = _sign_in_by_form(client, PASSWORD, next="/positions")
     assert response.status_code == 303
     assert response.headers["location"] == "/positions"
     cookie = next(
@@ -44,10 +40,7 @@ def test_sign_in_with_password_sets_a_protected_session_cookie(client: TestClien
 
 def test_sign_in_with_a_wrong_password_is_refused_without_a_session(client: TestClient) -> None:
     """A wrong password must give no session and say so on the form."""
-    csrf = _signin_form(client)
-    response = client.post(
-        "/signin", data={"username": "officer", "password": "not it at all", "csrf_token": csrf}
-    )
+    response = _sign_in_by_form(client, "not it at all")
     assert response.status_code == 401
     assert 'id="signin-error"' in response.text
     assert SESSION_COOKIE not in client.cookies
@@ -55,16 +48,7 @@ def test_sign_in_with_a_wrong_password_is_refused_without_a_session(client: Test
 
 def test_sign_in_refuses_an_offsite_next_url(client: TestClient) -> None:
     """Sign-in must not become an open redirect to another site."""
-    csrf = _signin_form(client)
-    response = client.post(
-        "/signin",
-        data={
-            "username": "officer",
-            "password": PASSWORD,
-            "csrf_token": csrf,
-            "next": "//evil.example/",
-        },
-    )
+    response = _sign_in_by_form(client, PASSWORD, next="//evil.example/")
     assert response.headers["location"] == "/"
 
 

@@ -10,9 +10,9 @@ import re
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from operative.reporting import reports
+from operative.reporting import exports, read_model
 from tests.conftest import run_cli
-from tests.web.factories import sign_in
+from tests.factories import sign_in
 
 
 def test_obligations_csv_parses_with_one_row_per_paragraph(client: TestClient) -> None:
@@ -22,7 +22,7 @@ def test_obligations_csv_parses_with_one_row_per_paragraph(client: TestClient) -
     assert response.headers["content-disposition"] == 'attachment; filename="obligations.csv"'
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
     assert [r["paragraph"] for r in rows] == ["1", "2", "3", "4", "5"]
-    assert tuple(rows[0]) == reports.OBLIGATION_COLUMNS
+    assert tuple(rows[0]) == read_model.OBLIGATION_COLUMNS
     assert rows[4]["playbook"] == "forward_to_pga" and rows[4]["approvals_pending"] == "2"
 
 
@@ -32,7 +32,7 @@ def test_positions_xlsx_loads_with_one_row_per_member_state(client: TestClient) 
     response = client.get("/exports/positions.xlsx")
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == reports.POSITION_COLUMNS
+    assert rows[0] == read_model.POSITION_COLUMNS
     assert len(rows) == 176
     switzerland = next(r for r in rows if r[0] == "CHE")
     assert switzerland[6] == "to review"
@@ -49,7 +49,7 @@ def test_positions_csv_and_obligations_xlsx_parse_too(client: TestClient) -> Non
 
 def test_spreadsheet_cells_never_start_a_formula() -> None:
     """A text that starts with '=' must reach a spreadsheet as text, not run as a formula."""
-    data = reports.to_csv(("a", "b"), [{"a": "=1+2", "b": 3}])
+    data = exports.to_csv(("a", "b"), [{"a": "=1+2", "b": 3}])
     assert data.decode().splitlines()[1] == "'=1+2,3"
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from operative.core import tokens
+from operative.core import clock, tokens
 from operative.models import (
     Event,
     Obligation,
@@ -19,12 +19,11 @@ from operative.models import (
     Paragraph,
     Resolution,
     Submission,
-    utcnow,
 )
 from operative.playbooks import national_positions as positions
 from operative.web.auth import portal_csrf
+from tests.factories import portal_token, sign_in, stored_files
 from tests.web.conftest import Register
-from tests.web.factories import portal_token, sign_in, stored_files
 
 CAMPAIGN = 4
 
@@ -115,7 +114,7 @@ def test_expired_link_answers_410_in_the_states_language(
     client: TestClient, register: Register
 ) -> None:
     """A genuine but stale link gets a page the mission can read, telling it to ask anew."""
-    token = positions.portal_token(CAMPAIGN, "SEN", expires_at=utcnow() - dt.timedelta(days=1))
+    token = positions.portal_token(CAMPAIGN, "SEN", expires_at=clock.now() - dt.timedelta(days=1))
     page = client.get(f"/portal/{token}")
     assert page.status_code == 410
     assert "Ce lien a expiré" in page.text and "This link has expired" not in page.text
@@ -185,12 +184,7 @@ def test_closed_campaign_refuses_submissions_with_409(
     client: TestClient, register: Register
 ) -> None:
     """Once the campaign is done, a late link shows it closed and records nothing."""
-    with register.session() as session:
-        campaign = session.get(Obligation, CAMPAIGN)
-        assert campaign is not None
-        campaign.status = ObligationStatus.done
-        session.add(campaign)
-        session.commit()
+    register.update(Obligation, CAMPAIGN, status=ObligationStatus.done)
     token = portal_token(CAMPAIGN, "ARG")
     page = client.get(f"/portal/{token}")
     assert 'id="portal-form"' not in page.text and 'id="portal-closed"' in page.text
@@ -251,15 +245,7 @@ def test_portal_keeps_a_body_the_catalogs_do_not_know_as_written(
     client: TestClient, register: Register
 ) -> None:
     """A body with no translation is shown as written, in a phrasing that stays grammatical."""
-    with register.session() as session:
-        campaign = session.get(Obligation, CAMPAIGN)
-        assert campaign is not None
-        paragraph = session.get(Paragraph, campaign.paragraph_id)
-        assert paragraph is not None
-        resolution = session.get(Resolution, paragraph.resolution_id)
-        assert resolution is not None
-        resolution.body = "Test Council"
-        session.add(resolution)
-        session.commit()
+    paragraph = register.get(Paragraph, register.get(Obligation, CAMPAIGN).paragraph_id)
+    register.update(Resolution, paragraph.resolution_id, body="Test Council")
     page = client.get(f"/portal/{portal_token(CAMPAIGN, 'SEN')}")
     assert "Test Council, résolution n° 1244:" in page.text

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from operative.core import clock
 from operative.core.db import dispose_engines
 from operative.core.settings import get_settings
-from operative.models import Obligation, ObligationStatus, Resolution, utcnow
+from operative.models import Obligation, ObligationStatus, Resolution
 from operative.playbooks import national_positions as positions
 from operative.web.app import create_app
+from tests.factories import sign_in
 from tests.web.conftest import ECHO_COMMAND, Register
-from tests.web.factories import sign_in
 
 
 def _add_resolutions(register: Register, how_many: int) -> list[int]:
@@ -39,8 +40,8 @@ def _add_resolutions(register: Register, how_many: int) -> list[int]:
                 expression_uri=f"/akn/test/{n}/eng@",
                 source_name=f"test-{n}.txt",
                 source_text="",
-                ingested_at=utcnow(),
-                updated_at=utcnow(),
+                ingested_at=clock.now(),
+                updated_at=clock.now(),
             )
             session.add(resolution)
             session.flush()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.factories import ROLE_USERS, portal_token, sign_in
+from tests.factories import ROLE_USERS, portal_token, sign_in
 
 ROLES = ("anonymous", "viewer", "officer", "approver", "chair", "admin")
 CAMPAIGN = 4  # the seeded national_positions obligation (OP 4)

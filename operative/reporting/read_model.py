@@ -1,27 +1,28 @@
-"""The progress report for the Council, and the register as spreadsheets.
+"""The register as pages, exports and reports read it: one line per obligation, one per Member
+State of a campaign, and the counts behind them.
 
-One reading of the register serves the web pages, the API, the exports and ``operative
-report``: :func:`obligation_rows` (one row per operative paragraph), :func:`position_rows` (one
-row per Member State of a national-positions campaign), and :func:`build_report`, rendered as
-Markdown (:func:`report_markdown`) or as a printable HTML page (:func:`report_html`).
+:func:`obligation_lines` gives each obligation with its paragraph, its resolution, what it
+waits for (:class:`Counts`: approvals, deliveries, national positions) and its next action;
+:func:`position_lines` gives every active Member State with its submission to a campaign. The
+counts are a few grouped queries for a whole page, whatever its size. ``as_row`` turns a line
+into the plain cells of :data:`OBLIGATION_COLUMNS` or :data:`POSITION_COLUMNS`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-import pendulum
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from operative.core import clock as calendar
+from operative.core import clock
 from operative.core.settings import get_settings
+from operative.errors import Invalid
+from operative.i18n import aware, local_formatter, local_time
 from operative.models import (
     Approval,
     Delivery,
@@ -31,12 +32,12 @@ from operative.models import (
     Obligation,
     ObligationStatus,
     Paragraph,
-    Record,
     Resolution,
     Submission,
 )
 from operative.playbooks import national_positions as positions
-from operative.register.obligations import is_overdue, load_playbooks
+from operative.register import obligations
+from operative.register.obligations import is_overdue
 
 OBLIGATION_COLUMNS = (
     "id",
@@ -66,52 +67,6 @@ POSITION_COLUMNS = (
     "reviewer",
     "attachment",
 )
-# A spreadsheet opens a cell starting with one of these as a formula: a text from a Member
-# State must never run as one, so such a value is written with a leading apostrophe.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# The formats pages use most, as strftime patterns: pendulum's formatter costs ~60 us a
-# call, which a page of 175 Member States times three dates turns into tens of ms.
-_STRFTIME = {"YYYY-MM-DD HH:mm": "%Y-%m-%d %H:%M", "YYYY-MM-DD": "%Y-%m-%d"}
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # Stored times are UTC; a naive one (from a raw query) is read as UTC, as pendulum does.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-def local_time(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
-    """A stored UTC time in the configured zone (Geneva by default); empty for none."""
-    if value is None:
-        return ""
-    zone = get_settings().timezone
-    pattern = _STRFTIME.get(fmt)
-    if pattern is not None:
-        return _aware(value).astimezone(ZoneInfo(zone)).strftime(pattern)
-    return str(pendulum.instance(value).in_timezone(zone).format(fmt))
-
-
-def local_formatter(fmt: str = "YYYY-MM-DD HH:mm") -> Callable[[dt.datetime | None], str]:
-    """:func:`local_time` with the zone and pattern looked up once, for a page of rows."""
-    pattern = _STRFTIME.get(fmt)
-    if pattern is None:
-        return lambda value: local_time(value, fmt)
-    zone = ZoneInfo(get_settings().timezone)
-    utc = dt.UTC
-    # Rows of one page share many times (a campaign invites every state at once).
-    made: dict[dt.datetime, str] = {}
-
-    def local(value: dt.datetime | None) -> str:
-        if value is None:
-            return ""
-        text = made.get(value)
-        if text is None:
-            aware = value if value.tzinfo is not None else value.replace(tzinfo=utc)
-            text = made[value] = aware.astimezone(zone).strftime(pattern)
-        return text
-
-    return local
 
 
 class PendingApproval(NamedTuple):
@@ -130,8 +85,24 @@ class Counts:
     pending_approvals: list[PendingApproval] = field(default_factory=list)
     sent: int = 0
     failed: int = 0
+    # Deliveries still to send (``operative status`` shows them).
+    pending: int = 0
     # The counts of its national positions, when it has invited any.
     positions: positions.Summary | None = None
+
+    def next_action(self, status: str, playbook: str) -> str:
+        """What is next (:func:`operative.register.obligations.next_action`), given these counts."""
+        first = self.pending_approvals[0] if self.pending_approvals else None
+        summary = self.positions
+        return obligations.next_action(
+            status,
+            playbook,
+            approval=(first.id, first.step, first.role_asked) if first else None,
+            failed=self.failed,
+            positions=(summary.invited, summary.received, summary.unreviewed)
+            if summary
+            else (0, 0, 0),
+        )
 
 
 def plain_rows(
@@ -216,37 +187,11 @@ def obligation_counts(session: Session, obligation_ids: Sequence[int]) -> dict[i
             pending_approvals=waiting.get(oid, []),
             sent=tallies.get((oid, DeliveryStatus.sent.value), 0),
             failed=tallies.get((oid, DeliveryStatus.failed.value), 0),
+            pending=tallies.get((oid, DeliveryStatus.pending.value), 0),
             positions=campaigns.get(oid),
         )
         for oid in obligation_ids
     }
-
-
-def next_action(status: str, playbook: str, counts: Counts) -> str:
-    """What has to happen next for an obligation, in a few words for the secretariat."""
-    state = status if isinstance(status, ObligationStatus) else ObligationStatus(status)
-    if state is ObligationStatus.cancelled:
-        return "None: cancelled"
-    if counts.pending_approvals:
-        first = counts.pending_approvals[0]
-        return (
-            f"Decision by {first.role_asked.replace('_', ' ')} ({first.step}, approval {first.id})"
-        )
-    if counts.failed:
-        plural = "delivery" if counts.failed == 1 else "deliveries"
-        return f"Retry {counts.failed} failed {plural}"
-    if state is ObligationStatus.done:
-        return "None: done"
-    if state is ObligationStatus.planned:
-        return f"Start the {playbook} flow"
-    if playbook == "national_positions":
-        summary = counts.positions or positions.Summary(0, 0, 0, 0, {})
-        if summary.unreviewed:
-            return f"Review {summary.unreviewed} received national positions"
-        return f"Collect national positions ({summary.received} of {summary.invited} received)"
-    if state is ObligationStatus.awaiting_approval:
-        return "Run the flow again: the decision is in the register"
-    return f"Run the {playbook} flow again to carry on"
 
 
 @dataclass(frozen=True)
@@ -311,7 +256,7 @@ def obligation_lines(
         params["obligation_ids"] = list(obligation_ids)
     rows = session.exec(query, params=params).all()
     counts = obligation_counts(session, [o.id for o, _p, _r in rows if o.id is not None])
-    now = calendar.now()
+    now = clock.now()
     lines = []
     for obligation, paragraph, resolution in rows:
         tally = counts.get(obligation.id or 0, Counts())
@@ -322,7 +267,7 @@ def obligation_lines(
                 resolution=resolution,
                 counts=tally,
                 overdue=is_overdue(obligation, now),
-                next_action=next_action(obligation.status, obligation.playbook, tally),
+                next_action=tally.next_action(obligation.status, obligation.playbook),
             )
         )
     return lines
@@ -444,11 +389,11 @@ def position_lines(
 
 
 def check_position_filters(*, state: str | None = None, verdict: str | None = None) -> None:
-    """``ValueError`` for a stage or verdict that does not exist."""
+    """``Invalid`` for a stage or verdict that does not exist."""
     if state is not None and state not in POSITION_STATES:
-        raise ValueError(f"state {state!r}: expected one of {', '.join(POSITION_STATES)}")
+        raise Invalid(f"state {state!r}: expected one of {', '.join(POSITION_STATES)}")
     if verdict is not None and verdict not in positions.VERDICTS:
-        raise ValueError(f"verdict {verdict!r}: expected one of {', '.join(positions.VERDICTS)}")
+        raise Invalid(f"verdict {verdict!r}: expected one of {', '.join(positions.VERDICTS)}")
 
 
 def _at_stage(row: PositionSubmission | None, stage: str) -> bool:
@@ -476,22 +421,29 @@ def filter_positions(
     they are filtered here rather than by one query per filter combination)."""
     check_position_filters(state=state, verdict=verdict)
     needle = search.strip().casefold() if search else ""
-    kept = []
-    for line in lines:
-        member, row = line.state, line.submission
-        if language and member.language != language:
-            continue
-        if needle and not any(
-            needle in name.casefold()
-            for name in (member.iso3, member.name_en, member.name_fr, member.name_es)
-        ):
-            continue
-        if state and not _at_stage(row, state):
-            continue
-        if verdict and (row is None or row.verdict != verdict):
-            continue
-        kept.append(line)
-    return kept
+    return [
+        line
+        for line in lines
+        if _member_matches(line.state, language, needle)
+        and _submission_matches(line.submission, state, verdict)
+    ]
+
+
+def _member_matches(member: PositionState, language: str | None, needle: str) -> bool:
+    if language and member.language != language:
+        return False
+    return not needle or any(
+        needle in name.casefold()
+        for name in (member.iso3, member.name_en, member.name_fr, member.name_es)
+    )
+
+
+def _submission_matches(
+    row: PositionSubmission | None, state: str | None, verdict: str | None
+) -> bool:
+    if state and not _at_stage(row, state):
+        return False
+    return not verdict or (row is not None and row.verdict == verdict)
 
 
 def position_rows(session: Session, obligation_id: int) -> list[dict[str, Any]]:
@@ -512,221 +464,6 @@ def submissions_by_day(session: Session, obligation_id: int) -> list[tuple[dt.da
     days: dict[dt.date, int] = {}
     for (received,) in plain_rows(session, _RECEIVED, {"obligation_id": obligation_id}):
         if received is not None:
-            day = _aware(received).astimezone(zone).date()
+            day = aware(received).astimezone(zone).date()
             days[day] = days.get(day, 0) + 1
     return sorted(days.items())
-
-
-# --- files ------------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def to_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
-    """Rows as UTF-8 CSV with a header line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(name, "")) for name in columns])
-    return buffer.getvalue().encode("utf-8")
-
-
-def to_xlsx(title: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
-    """Rows as an Excel workbook of one sheet, header in bold and frozen."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(list(columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for row in rows:
-        sheet.append([_cell(row.get(name, "")) for name in columns])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-# --- the progress report -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportItem:
-    """One operative paragraph in the report."""
-
-    line: ObligationLine
-    title: str
-    approvals: dict[str, int]
-    records: list[Record]
-
-
-@dataclass
-class ResolutionReport:
-    resolution: Resolution
-    items: list[ReportItem]
-    positions: positions.Summary | None = None
-
-
-@dataclass(frozen=True)
-class ProgressReport:
-    """Where every obligation of the register stands, as of ``as_of``."""
-
-    as_of: dt.datetime
-    resolutions: list[ResolutionReport]
-
-    @property
-    def as_of_local(self) -> str:
-        return local_time(self.as_of, "D MMMM YYYY, HH:mm")
-
-
-def build_report(session: Session, *, resolution_id: int | None = None) -> ProgressReport:
-    """The progress report for one resolution (``LookupError`` if unknown) or for all."""
-    if resolution_id is not None and session.get(Resolution, resolution_id) is None:
-        raise LookupError(f"no resolution with id {resolution_id}")
-    titles = {name: info.title for name, info in load_playbooks().playbooks.items()}
-    lines = obligation_lines(session, resolution_id=resolution_id)
-    ids = [line.obligation.id for line in lines if line.obligation.id is not None]
-    decided: dict[tuple[int, str], int] = {}
-    for obligation_id, decision, count in session.exec(
-        select(Approval.obligation_id, Approval.decision, func.count())
-        .where(col(Approval.obligation_id).in_(ids), col(Approval.decision).is_not(None))
-        .group_by(col(Approval.obligation_id), col(Approval.decision))
-    ):
-        decided[(obligation_id, str(decision))] = int(count)
-    facts: dict[int, list[Record]] = {}
-    for record in session.exec(
-        select(Record)
-        .where(col(Record.obligation_id).in_(ids))
-        .order_by(col(Record.occurred_at), col(Record.id))
-    ):
-        facts.setdefault(record.obligation_id, []).append(record)
-    grouped: dict[int, ResolutionReport] = {}
-    for line in lines:
-        oid = line.obligation.id or 0
-        resolution = line.resolution
-        entry = grouped.setdefault(
-            resolution.id or 0, ResolutionReport(resolution=resolution, items=[])
-        )
-        entry.items.append(
-            ReportItem(
-                line=line,
-                title=titles.get(line.obligation.playbook, line.obligation.playbook),
-                approvals={d: decided.get((oid, d), 0) for d in ("approved", "rejected")},
-                records=facts.get(oid, []),
-            )
-        )
-        if line.obligation.playbook == "national_positions" and entry.positions is None:
-            entry.positions = line.counts.positions or positions.summarise(session, oid)
-    return ProgressReport(as_of=calendar.now(), resolutions=list(grouped.values()))
-
-
-def _status_words(line: ObligationLine) -> str:
-    words = f"{ObligationStatus(line.obligation.status).value.replace('_', ' ')}"
-    words += f", {line.obligation.progress}%"
-    return words + (", overdue" if line.overdue else "")
-
-
-def report_markdown(report: ProgressReport) -> str:
-    """The progress report as Markdown."""
-    out = [
-        "# Progress report to the Council",
-        "",
-        f"As of {report.as_of_local} ({get_settings().timezone}).",
-        "",
-    ]
-    if not report.resolutions:
-        out += ["No resolution is registered.", ""]
-    for entry in report.resolutions:
-        r = entry.resolution
-        adopted = f", adopted {r.adopted_on:%d %B %Y}" if r.adopted_on else ""
-        out += [f"## {r.body} Resolution No. {r.number}{adopted}", "", f"*{r.title}*", ""]
-        out += [
-            "| OP | Work | Status | Due | Next action |",
-            "|---|---|---|---|---|",
-        ]
-        for item in entry.items:
-            line = item.line
-            due = local_time(line.obligation.due_at, "YYYY-MM-DD") or "—"
-            out.append(
-                f"| {line.paragraph.num} | {_md(item.title)} | {_status_words(line)} | {due} "
-                f"| {_md(line.next_action)} |"
-            )
-        out.append("")
-        for item in entry.items:
-            line = item.line
-            out += [
-                f"### OP {line.paragraph.num}: {item.title}",
-                "",
-                f"{line.paragraph.verb_text or ''} {line.paragraph.addressee or ''}".strip()
-                + f" — {_status_words(line)}.",
-                "",
-                f"- Deliveries: {line.counts.sent} sent, {line.counts.failed} failed.",
-                f"- Approvals: {item.approvals['approved']} approved, "
-                f"{item.approvals['rejected']} rejected, "
-                f"{len(line.counts.pending_approvals)} waiting.",
-            ]
-            out += [
-                f"- {record.kind.capitalize()} ({local_time(record.occurred_at, 'YYYY-MM-DD')}): "
-                f"{_md(shorten(record.text))}"
-                for record in item.records
-            ]
-            out.append("")
-        if entry.positions is not None:
-            s = entry.positions
-            out += [
-                "### National positions",
-                "",
-                f"{s.invited} Member States invited, {s.reminded} reminded, {s.received} "
-                f"positions received, {s.reviewed} reviewed.",
-                "",
-                "| Verdict | Positions |",
-                "|---|---:|",
-                *(
-                    f"| {positions.VERDICT_LABELS[v]} | {s.verdicts.get(v, 0)} |"
-                    for v in positions.VERDICTS
-                ),
-                "",
-            ]
-    return "\n".join(out).rstrip() + "\n"
-
-
-def shorten(text: str, limit: int = 240) -> str:
-    """A record's text on one line, cut at a word boundary after ``limit`` characters."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return flat[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def _md(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def report_html(report: ProgressReport) -> str:
-    """The progress report as a standalone, printable HTML page."""
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("operative", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    template = environment.get_template("report.html")
-    return template.render(
-        report=report,
-        zone=get_settings().timezone,
-        local_time=local_time,
-        status_words=_status_words,
-        verdict_labels=positions.VERDICT_LABELS,
-        verdicts=positions.VERDICTS,
-        shorten=shorten,
-    )

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from bench.results import line
 from bench.scenarios import SCENARIOS
 
 
@@ -35,18 +36,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print(json.dumps(result), flush=True)
             else:
-                print(_line(result), flush=True)
+                print(line(result), flush=True)
     missed = [r for r in results if r.get("met") is False]
     return 1 if missed else 0
-
-
-def _line(result: dict[str, object]) -> str:
-    parts = [f"{result['scenario']:<12} {result['metric']:<28} {result['value']} {result['unit']}"]
-    if result.get("baseline") is not None:
-        parts.append(f"baseline {result['baseline']} {result['unit']}, ratio {result['ratio']}")
-    if result.get("target"):
-        parts.append(f"target {result['target']} ({'met' if result.get('met') else 'MISSED'})")
-    return "  ".join(parts)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.results import environment, result
+
 CONCURRENCY = 8
 SINK_DELAY = 0.02
 ROUNDS = 3
@@ -120,28 +122,17 @@ def _serial(sends: list[tuple[str, str, str]]) -> float:
 
 def run() -> list[dict[str, Any]]:
     """Measure the outbox against the bare loop; see the module docstring."""
-    from bench.scenarios import _result
-
     sinks = [_start_sink(), _start_sink()]
-    saved = {
-        name: os.environ.get(name)
-        for name in ("OPERATIVE_DATA_DIR", "OPERATIVE_DATABASE_URL", "OPERATIVE_APPRISE_CONFIG")
-    }
+    scratch = environment(
+        OPERATIVE_DATA_DIR=None, OPERATIVE_DATABASE_URL=None, OPERATIVE_APPRISE_CONFIG=None
+    )
     try:
-        with tempfile.TemporaryDirectory(prefix="operative-bench-") as folder:
-            return _measure(Path(folder), [port for _process, port in sinks], _result)
+        with scratch, tempfile.TemporaryDirectory(prefix="operative-bench-") as folder:
+            return _measure(Path(folder), [port for _process, port in sinks], result)
     finally:
         for process, _port in sinks:
             process.kill()
             process.wait()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        from operative.core.settings import get_settings
-
-        get_settings.cache_clear()
 
 
 def _measure(folder: Path, ports: list[int], result: Any) -> list[dict[str, Any]]:

@@ -11,35 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.results import result as _result
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = [
     REPO / "config" / "resolutions" / "resolution-1244.txt",
     *sorted((REPO / "tests" / "fixtures" / "resolutions").glob("*.md")),
     *sorted((REPO / "tests" / "fixtures" / "resolutions").glob("*.txt")),
 ]
-
-
-def _result(
-    scenario: str,
-    metric: str,
-    value: float,
-    unit: str,
-    *,
-    baseline: float | None = None,
-    target: str | None = None,
-    met: bool | None = None,
-) -> dict[str, Any]:
-    ratio = round(value / baseline, 3) if baseline else None
-    return {
-        "scenario": scenario,
-        "metric": metric,
-        "value": round(value, 4),
-        "unit": unit,
-        "baseline": round(baseline, 4) if baseline is not None else None,
-        "ratio": ratio,
-        "target": target,
-        "met": met,
-    }
 
 
 def _time_for(seconds: float, work: Callable[[], int]) -> float:

@@ -7,7 +7,6 @@ the bare indexed candidate query on the same database.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +14,9 @@ from typing import Any
 
 import pendulum
 import sqlalchemy as sa
+
+from bench.results import environment
+from bench.results import result as _result
 
 NOW = pendulum.datetime(2030, 3, 14, 9, 30, tz="Europe/Zurich").in_timezone("UTC")
 OBLIGATIONS = 10_000
@@ -114,18 +116,14 @@ def _populate(url: str) -> None:
 
 
 def run() -> list[dict[str, Any]]:
-    from bench.scenarios import _result
-
-    with tempfile.TemporaryDirectory(prefix="operative-sweep-") as scratch:
-        previous = {k: os.environ.get(k) for k in ("OPERATIVE_DATA_DIR", "OPERATIVE_DATABASE_URL")}
-        os.environ["OPERATIVE_DATA_DIR"] = scratch
-        os.environ.pop("OPERATIVE_DATABASE_URL", None)
+    with (
+        tempfile.TemporaryDirectory(prefix="operative-sweep-") as scratch,
+        environment(OPERATIVE_DATA_DIR=scratch, OPERATIVE_DATABASE_URL=None),
+    ):
         from operative.core.db import dispose_engines, session_scope
-        from operative.core.settings import get_settings
         from operative.reminders.policy import load_reminder_config
         from operative.reminders.sweep import candidates_query, enqueue_due, find_due
 
-        get_settings.cache_clear()
         dispose_engines()
         url = f"sqlite:///{Path(scratch) / 'operative.db'}"
         try:
@@ -143,12 +141,6 @@ def run() -> list[dict[str, Any]]:
                 value = time.perf_counter() - start
         finally:
             dispose_engines()
-            for key, old in previous.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
-            get_settings.cache_clear()
     assert (
         counts["reminders"] == len(due) == DUE_CAMPAIGNS * STATES_PER_CAMPAIGN + DUE_OBLIGATIONS
     ), (counts, len(due))

@@ -35,6 +35,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.results import environment, line
+from bench.results import result as _result
+
 REPO = Path(__file__).resolve().parents[1]
 RESOLUTIONS = 200
 PARAGRAPHS_PER_RESOLUTION = 10  # every one operative: 2,000 obligations
@@ -449,24 +452,11 @@ def _p(values: list[float], q: int) -> float:
 
 def _generated(data_dir: Path) -> dict[str, Any]:
     """:func:`generate` into ``data_dir`` with this process's settings pointed there."""
-    saved = {k: os.environ.get(k) for k in ("OPERATIVE_DATA_DIR", "OPERATIVE_DATABASE_URL")}
-    os.environ["OPERATIVE_DATA_DIR"] = str(data_dir)
-    os.environ.pop("OPERATIVE_DATABASE_URL", None)
-    from operative.core.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
+    with environment(OPERATIVE_DATA_DIR=str(data_dir), OPERATIVE_DATABASE_URL=None):
         start = time.perf_counter()
         made = generate(data_dir)
         made["generation_seconds"] = time.perf_counter() - start
         return made
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        get_settings.cache_clear()
 
 
 def _measure(data_dir: Path, campaign: int, workers: int) -> dict[str, dict[str, Sample]]:
@@ -489,8 +479,6 @@ def _measure(data_dir: Path, campaign: int, workers: int) -> dict[str, dict[str,
 
 def run(*, workers: int = WORKERS, data: Path | None = None) -> list[dict[str, Any]]:
     """The scenario on a fresh register (or on a copy of the one kept in ``data``)."""
-    from bench.scenarios import _result
-
     with tempfile.TemporaryDirectory(prefix="operative-web-") as scratch:
         data_dir = Path(scratch)
         made: dict[str, Any]
@@ -553,8 +541,6 @@ def run(*, workers: int = WORKERS, data: Path | None = None) -> list[dict[str, A
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from bench.__main__ import _line
-
     parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="keep the register here and reuse it")
     parser.add_argument("--workers", type=int, default=WORKERS, help="operative web --workers")
@@ -562,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = run(workers=args.workers, data=args.data)
     for result in results:
-        print(json.dumps(result) if args.json else _line(result), flush=True)
+        print(json.dumps(result) if args.json else line(result), flush=True)
     return 1 if any(r.get("met") is False for r in results) else 0
 
 

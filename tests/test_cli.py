@@ -16,13 +16,14 @@ from tests.conftest import SEED, run_cli
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 
 
-def test_help_does_not_import_prefect() -> None:
-    """`import prefect` costs ~2 s: a plain command must not pay it."""
+def test_help_does_not_import_prefect_fastapi_or_uvicorn() -> None:
+    """`import prefect` costs ~2 s, FastAPI and uvicorn more: a plain command must not pay it."""
     probe = (
         "import sys\n"
         "from operative.cli import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('PREFECT' if any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules) else 'CLEAN')\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'prefect', 'fastapi', 'uvicorn'}\n"
+        "print(f'LOADED {sorted(heavy)}' if heavy else 'CLEAN')\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from operative.errors import Invalid
 from operative.register import member_states
 from operative.register.member_states import (
     COLUMNS,
@@ -170,7 +171,7 @@ def test_build_rows_names_a_code_without_french_or_spanish_name(tmp_path: Path) 
         "iso3,name,joined_year,source_note\nFRA,France,1992,test\nXKX,Kosovo,,test\n",
     )
     in_2012 = _write(tmp_path / MEMBERS_2012_FILE, "# comment\nFRA\tFrance\ttest\n")
-    with pytest.raises(ValueError, match="XKX"):
+    with pytest.raises(Invalid, match="XKX"):
         build_rows(source, in_2012)
 
 
@@ -181,7 +182,7 @@ def test_build_rows_rejects_a_2012_code_for_the_wrong_state(tmp_path: Path) -> N
         "iso3,name,joined_year,source_note\nKOR,Republic of Korea,1988,test\n",
     )
     in_2012 = _write(tmp_path / MEMBERS_2012_FILE, "PRK\tRepublic of Korea\ttest\n")
-    with pytest.raises(ValueError, match=r"members_2012\.txt:1: PRK"):
+    with pytest.raises(Invalid, match=r"members_2012\.txt:1: PRK"):
         build_rows(source, in_2012)
 
 
@@ -206,7 +207,7 @@ def test_read_csv_rejects_bad_files_with_path_and_line(
 ) -> None:
     """An officer editing the table must be told exactly where it went wrong."""
     path = _write(tmp_path / "member_states.csv", text)
-    with pytest.raises(ValueError) as excinfo:
+    with pytest.raises(Invalid) as excinfo:
         read_csv(path)
     message = str(excinfo.value)
     assert message.startswith(f"{path}:{line}: ")

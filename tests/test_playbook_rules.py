@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from operative.errors import Invalid
 from operative.playbooks import forward_to_pga, migrant_perspectives, track_obligation
 from operative.playbooks.track_obligation import Fact
 from operative.register.runs import Brief, ResolutionBrief
@@ -130,7 +131,7 @@ def test_without_an_end_date_the_period_ends_on_the_due_day_in_geneva() -> None:
 
 def test_a_resolution_without_an_adoption_date_has_no_period() -> None:
     """The cadence needs a start; guessing one would report lapses that never were."""
-    with pytest.raises(ValueError, match="no adoption date"):
+    with pytest.raises(Invalid, match="no adoption date"):
         migrant_perspectives.period(brief(adopted_on=None), timezone="Europe/Zurich")
 
 

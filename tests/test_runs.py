@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from operative.core.db import session_scope
+from operative.errors import Invalid
 from operative.models import Event, ObligationStatus
 from operative.register import obligations, runs
 from tests.factories import obligation_of, register_1244
@@ -111,5 +112,5 @@ def test_only_the_holder_releases_the_lease(db_url: str) -> None:
 def test_a_run_of_another_playbook_is_refused(db_url: str) -> None:
     """Starting the wrong flow on an obligation is a mistake to report, not to carry out."""
     ob = _setup()
-    with pytest.raises(ValueError, match="follows forward_to_pga"):
+    with pytest.raises(Invalid, match="follows forward_to_pga"):
         runs.begin(ob, "track_obligation", "run-a", holder_state=_never_asked)

@@ -13,7 +13,6 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -90,10 +89,11 @@ class Group(TyperGroup):
     bug: one line naming the log file that holds its traceback, exit code 1.
     """
 
-    def invoke(self, ctx: click.Context) -> Any:
+    # The context is Typer's vendored click.Context, which Typer does not export by name.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own: usage, exit
             raise
         except OperativeError as exc:
             fail(_one_line(exc), exc.exit_code)

@@ -47,13 +47,8 @@ def _obligations_to_run(
     if resolution is not None:
         query = query.where(Paragraph.resolution_id == resolution)
     if obligation is not None:
-        found = session.get(Obligation, obligation)
-        if found is None:
-            raise UsageProblem(f"no obligation with id {obligation}")
-        if not session.exec(query.where(Obligation.id == obligation)).all():
-            raise UsageProblem(f"obligation {obligation} is not part of resolution {resolution}")
-        if found.playbook != playbook:
-            raise UsageProblem(f"obligation {obligation} follows {found.playbook}, not {playbook}")
+        named = query.where(Obligation.id == obligation)
+        _check_named(session, named, obligation, playbook=playbook, resolution=resolution)
         return [obligation]
     rows = session.exec(
         query.where(Obligation.playbook == playbook).order_by(col(Obligation.id))
@@ -61,6 +56,21 @@ def _obligations_to_run(
     if not rows:
         raise UsageProblem(f"resolution {resolution} has no obligation following {playbook}")
     return [row.id for row in rows if row.id is not None]
+
+
+def _check_named(
+    session: Session, query: Any, obligation: int, *, playbook: str, resolution: int | None
+) -> None:
+    """Refuse an ``--obligation`` that is unknown, of another resolution or another playbook."""
+    from operative.models import Obligation
+
+    found = session.get(Obligation, obligation)
+    if found is None:
+        raise UsageProblem(f"no obligation with id {obligation}")
+    if not session.exec(query).all():
+        raise UsageProblem(f"obligation {obligation} is not part of resolution {resolution}")
+    if found.playbook != playbook:
+        raise UsageProblem(f"obligation {obligation} follows {found.playbook}, not {playbook}")
 
 
 @app.command()

@@ -87,7 +87,7 @@ def _records(session: Session, ids: Sequence[int]) -> dict[int, list[Record]]:
 
 
 def build_report(session: Session, *, resolution_id: int | None = None) -> ProgressReport:
-    """The progress report for one resolution (:class:`~operative.errors.NotFound` if unknown) or for all."""
+    """The progress report for one resolution (``NotFound`` if unknown) or for all."""
     if resolution_id is not None and session.get(Resolution, resolution_id) is None:
         raise NotFound(f"no resolution with id {resolution_id}")
     titles = {name: info.title for name, info in load_playbooks().playbooks.items()}

@@ -7,6 +7,7 @@ Authentication: the session cookie of the pages (mutating requests then need the
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -73,7 +74,7 @@ def me(user: CurrentUser) -> UserPublic:
 @router.get("/resolutions", response_model=Page[ResolutionPublic], tags=["register"])
 def resolutions(session: SessionDep, user: CurrentUser, shown: Shown) -> Page[ResolutionPublic]:
     page = queries.resolutions_page(session, limit=shown.limit, offset=shown.offset)
-    return Page.of(page, ResolutionPublic.model_validate)
+    return Page.of(page, ResolutionPublic.of_row)
 
 
 @router.get("/obligations", response_model=Page[ObligationPublic], tags=["register"])
@@ -105,9 +106,9 @@ def obligation(
     return ObligationDetailPublic(
         obligation=ObligationPublic.of(detail.line, present.prefect_ui_base(settings.data_dir)),
         approvals=[ApprovalPublic.of(a) for a in detail.approvals],
-        documents=[DocumentPublic.model_validate(d) for d in detail.documents],
-        records=[RecordPublic.model_validate(r) for r in detail.records],
-        activities=[ActivityPublic.model_validate(a) for a in detail.activities],
+        documents=[DocumentPublic.of_row(d) for d in detail.documents],
+        records=[RecordPublic.of_row(r) for r in detail.records],
+        activities=[ActivityPublic.of_row(a) for a in detail.activities],
         failed_deliveries=[DeliveryPublic.of(d, m) for d, m in detail.failed_deliveries],
     )
 
@@ -263,7 +264,7 @@ def positions_summary(
         "by_language": view.languages,
         "received_by_day": view.received_by_day,
     }
-    return PositionsSummaryPublic.model_validate(view.summary, update=campaign)
+    return PositionsSummaryPublic.model_validate(dataclasses.asdict(view.summary) | campaign)
 
 
 @router.post(

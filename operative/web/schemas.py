@@ -2,10 +2,8 @@
 
 Table models skip validation and carry columns that are nobody's business (a delivery's claim,
 an approval's token nonce); these say exactly what crosses the API. A ``XPublic`` of a row is
-read from the row's attributes, as in full-stack-fastapi-template: ``XPublic.model_validate(row,
-update=...)`` takes each field from the column of the same name, and ``update`` gives only what
-is joined, renamed or derived (those models are SQLModel's, whose ``model_validate`` takes
-``update``; the others are plain pydantic models).
+read from it (:class:`FromRow`): each field the row has a column of the same name for is that
+column, and only what is joined, renamed or derived is given.
 
 The fields are declared here rather than in ``XBase`` classes shared with the tables: a table's
 defaults (``cycle = 0``, ``note = None``, the timestamps stamped at insert) and column limits
@@ -18,12 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlmodel import SQLModel
 
-from operative.models import Approval, Delivery, Document, Event, Message
+from operative.models import (
+    Activity,
+    Approval,
+    Delivery,
+    Document,
+    Event,
+    Message,
+    Obligation,
+    Record,
+    Resolution,
+)
 from operative.reporting import read_model
 from operative.web import present, queries
 
@@ -63,7 +71,35 @@ class TokenPublic(BaseModel):
     expires_at: dt.datetime
 
 
-class ResolutionPublic(SQLModel):
+class FromRow(BaseModel):
+    """A public model read from a row of ``columns_of``: :meth:`of_row` takes each field that
+    table has a column of the same name for from the row, and is given the others.
+
+    SQLModel's own ``model_validate(row, update=...)`` reads the same way but costs three times
+    as much per row (~14 us against ~5 us for an approval), on lists of up to 200 items.
+    """
+
+    columns_of: ClassVar[type[SQLModel]]
+    # The fields read from the row, found once per model.
+    _columns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._columns = tuple(
+            name for name in cls.model_fields if name in cls.columns_of.model_fields
+        )
+
+    @classmethod
+    def of_row(cls, row: SQLModel, **joined: Any) -> Self:
+        values = {name: getattr(row, name) for name in cls._columns}
+        values.update(joined)
+        return cls.model_validate(values)
+
+
+class ResolutionPublic(FromRow):
+    columns_of = Resolution
+
     id: int
     body: str
     number: str
@@ -74,7 +110,9 @@ class ResolutionPublic(SQLModel):
     key_dates: dict[str, str]
 
 
-class ObligationPublic(SQLModel):
+class ObligationPublic(FromRow):
+    columns_of = Obligation
+
     id: int
     resolution_id: int
     resolution: str
@@ -100,24 +138,26 @@ class ObligationPublic(SQLModel):
     def of(cls, line: read_model.ObligationLine, prefect_base: str | None) -> ObligationPublic:
         """The obligation's columns, with its paragraph, its resolution and what it waits for."""
         o, p, r, counts = line.obligation, line.paragraph, line.resolution, line.counts
-        joined = {
-            "resolution_id": p.resolution_id,
-            "resolution": f"{r.body} {r.number}",
-            "paragraph": p.num,
-            "verb": p.verb_text or p.verb,
-            "addressee": p.addressee,
-            "text": p.text,
-            "overdue": line.overdue,
-            "next_action": line.next_action,
-            "pending_approvals": [a.id for a in counts.pending_approvals],
-            "deliveries_sent": counts.sent,
-            "deliveries_failed": counts.failed,
-            "flow_run_url": present.flow_run_url(prefect_base, o.last_flow_run_id),
-        }
-        return cls.model_validate(o, update=joined)
+        return cls.of_row(
+            o,
+            resolution_id=p.resolution_id,
+            resolution=f"{r.body} {r.number}",
+            paragraph=p.num,
+            verb=p.verb_text or p.verb,
+            addressee=p.addressee,
+            text=p.text,
+            overdue=line.overdue,
+            next_action=line.next_action,
+            pending_approvals=[a.id for a in counts.pending_approvals],
+            deliveries_sent=counts.sent,
+            deliveries_failed=counts.failed,
+            flow_run_url=present.flow_run_url(prefect_base, o.last_flow_run_id),
+        )
 
 
-class ApprovalPublic(SQLModel):
+class ApprovalPublic(FromRow):
+    columns_of = Approval
+
     id: int
     obligation_id: int
     step: str
@@ -137,14 +177,16 @@ class ApprovalPublic(SQLModel):
     @classmethod
     def of(cls, a: Approval, document: Document | None = None) -> ApprovalPublic:
         """The approval's columns, whether it was escalated, and its draft's title if given."""
-        derived = {
-            "escalated": a.escalated_at is not None,
-            "document_title": document.title if document else None,
-        }
-        return cls.model_validate(a, update=derived)
+        return cls.of_row(
+            a,
+            escalated=a.escalated_at is not None,
+            document_title=document.title if document else None,
+        )
 
 
-class DocumentPublic(SQLModel):
+class DocumentPublic(FromRow):
+    columns_of = Document
+
     id: int
     kind: str
     cycle: int
@@ -156,7 +198,9 @@ class DocumentPublic(SQLModel):
     created_at: dt.datetime
 
 
-class RecordPublic(SQLModel):
+class RecordPublic(FromRow):
+    columns_of = Record
+
     id: int
     kind: str
     text: str
@@ -165,7 +209,9 @@ class RecordPublic(SQLModel):
     recorded_by: str
 
 
-class ActivityPublic(SQLModel):
+class ActivityPublic(FromRow):
+    columns_of = Activity
+
     id: int
     occurred_on: dt.date
     kind: str
@@ -174,7 +220,9 @@ class ActivityPublic(SQLModel):
     evidence_url: str | None
 
 
-class DeliveryPublic(SQLModel):
+class DeliveryPublic(FromRow):
+    columns_of = Delivery
+
     id: int
     message: str
     kind: str
@@ -192,17 +240,19 @@ class DeliveryPublic(SQLModel):
     @classmethod
     def of(cls, d: Delivery, m: Message) -> DeliveryPublic:
         """The delivery's columns, with its message's key, kind and obligation."""
-        joined = {
-            "message": m.key,
-            "kind": m.kind,
-            "obligation_id": m.obligation_id,
-            "target": d.masked_target,
-            "escalated": d.escalated_at is not None,
-        }
-        return cls.model_validate(d, update=joined)
+        return cls.of_row(
+            d,
+            message=m.key,
+            kind=m.kind,
+            obligation_id=m.obligation_id,
+            target=d.masked_target,
+            escalated=d.escalated_at is not None,
+        )
 
 
-class EventPublic(SQLModel):
+class EventPublic(FromRow):
+    columns_of = Event
+
     id: int
     occurred_at: dt.datetime
     actor: str
@@ -219,7 +269,7 @@ class EventPublic(SQLModel):
             payload = {"raw": e.payload}
         if not isinstance(payload, dict):
             payload = {"value": payload}
-        return cls.model_validate(e, update={"payload": payload})
+        return cls.of_row(e, payload=payload)
 
 
 class ObligationDetailPublic(BaseModel):
@@ -258,7 +308,7 @@ class PositionPublic(BaseModel):
         )
 
 
-class PositionsSummaryPublic(SQLModel):
+class PositionsSummaryPublic(BaseModel):
     obligation_id: int
     invited: int
     reminded: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.conftest import SEED, _postgres_server
 from tests.notify.sinks import free_port
@@ -159,6 +161,19 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         _drop(server, names)
 
 
+def _config_without_quiet_hours(root: Path) -> Path:
+    """A copy of config/ whose reminders.yaml has no quiet hours, so that whether a reminder
+    goes out does not depend on the hour the test happens to run at."""
+    config = root / "config"
+    shutil.copytree(REPO / "config", config)
+    path = config / "reminders.yaml"
+    reminders = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # Equal ends make an empty window: no minute of the day is quiet.
+    reminders["quiet_hours"] = {"start": "00:00", "end": "00:00"}
+    path.write_text(yaml.safe_dump(reminders), encoding="utf-8")
+    return config
+
+
 def _create_runs(api: str, obligation_ids: list[int]) -> list[str]:
     """The burst: every obligation's run started RUNS_PER_OBLIGATION times, at once."""
     with httpx.Client(base_url=api, timeout=30) as client:
@@ -211,10 +226,12 @@ def test_a_burst_of_runs_is_shared_by_two_workers_on_postgresql_and_nothing_is_l
     prefect = str(BIN / "prefect")
     topology.start("server", prefect, "server", "start", "--host", "127.0.0.1", "--port",
                    str(topology.port))  # fmt: skip
+    topology.env["OPERATIVE_CONFIG_DIR"] = str(_config_without_quiet_hours(topology.root))
     topology.run(operative, "ingest", str(SEED))
     topology.run(operative, "ingest", str(UN_GA))
     # Every obligation follows the generic playbook here: it needs no person to decide, and
-    # 1244's deadlines (2012-2013) are long past, so each of its runs owes a reminder.
+    # its runs remind the owner as config/reminders.yaml says (1244's deadlines are moved
+    # below, so that a reminder is owed now).
     for obligation_id in range(1, 6):
         topology.run(operative, "reassign", str(obligation_id), "track_obligation",
                      "--reason", "scale-out test")  # fmt: skip
@@ -226,19 +243,38 @@ def test_a_burst_of_runs_is_shared_by_two_workers_on_postgresql_and_nothing_is_l
                        "--limit", "2")  # fmt: skip
 
     monkeypatch.setenv("OPERATIVE_DATABASE_URL", topology.env["OPERATIVE_DATABASE_URL"])
+    monkeypatch.setenv("OPERATIVE_CONFIG_DIR", topology.env["OPERATIVE_CONFIG_DIR"])
     from operative.core.db import dispose_engines, session_scope
     from operative.core.settings import get_settings
 
     get_settings.cache_clear()
     dispose_engines()
-    from sqlmodel import select
+    from sqlmodel import col, select
 
-    from operative.core import audit
-    from operative.models import Message, Obligation
+    from operative.core import audit, clock
+    from operative.models import Message, Obligation, ReminderSent
+    from operative.register.obligations import due_instant
+    from operative.reminders import sweep
+    from operative.reminders.policy import GENEVA
 
+    # 1244's five deadlines moved to three working days from today: its "before-10" and
+    # "before-5" stages have come, "before-1" is two working days away, and only the latest
+    # stage come is sent, so each owes exactly one stage now, at any hour of any day.
+    today = clock.now().in_timezone(GENEVA).date()
+    due_at = due_instant(clock.load_working_calendar().shift(today, 3))
+    with session_scope() as session:
+        for obligation in session.exec(select(Obligation).where(col(Obligation.id) <= 5)):
+            obligation.due_at = due_at
+            session.add(obligation)
     with session_scope() as session:
         obligation_ids = sorted(o.id for o in session.exec(select(Obligation)) if o.id)
+        owed = {
+            oid: [due.stage.name for due in sweep.find_due(session, clock.now(), obligation_id=oid)]
+            for oid in obligation_ids
+        }
     assert len(obligation_ids) == 11
+    # 3 is declaratory (nobody is reminded of it); 6-11 are due in 2044-2045.
+    assert {oid: len(stages) for oid, stages in owed.items() if stages} == {1: 1, 2: 1, 4: 1, 5: 1}
 
     started = time.monotonic()
     run_ids = _create_runs(topology.api, obligation_ids)
@@ -265,15 +301,24 @@ def test_a_burst_of_runs_is_shared_by_two_workers_on_postgresql_and_nothing_is_l
 
     with session_scope() as session:
         obligations = {o.id: o for o in session.exec(select(Obligation))}
-        reminders = session.exec(select(Message).where(Message.key.like("obligation:%"))).all()
+        sent = session.exec(select(ReminderSent)).all()
+        # A run reminds the owner of its own obligation in a digest of that one deadline.
+        digests = session.exec(
+            select(Message).where(col(Message.key).like("reminder-digest:%"))
+        ).all()
         checked, breaks = audit.verify(session)
     # Every run left its mark: each obligation names one of its own runs as its last.
     runs_of = {oid: set(run_ids[i :: len(obligation_ids)]) for i, oid in enumerate(obligation_ids)}
     for oid in obligation_ids:
         assert obligations[oid].last_flow_run_id in runs_of[oid]
         assert str(obligations[oid].status) == "in_progress"
-    # The five overdue obligations were reminded once each, though each ran twice at once.
-    assert sorted(m.key.split(":")[1] for m in reminders) == ["1", "2", "3", "4", "5"]
+    # The four obligations owing a stage were reminded of it once each, in one message each,
+    # though each ran twice at once.
+    assert sorted((r.target, r.stage) for r in sent) == sorted(
+        (f"obligation:{oid}", stage) for oid, stages in owed.items() for stage in stages
+    )
+    assert {r.message_id for r in sent} == {m.id for m in digests}
+    assert [m.context["items"] for m in digests] == [1] * len(sent)
     assert checked > 0 and breaks == []
     print(
         f"scale-out: {len(run_ids)} runs on {len(WORKERS)} workers in {elapsed:.1f} s "

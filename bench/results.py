@@ -47,6 +47,14 @@ def line(result: Mapping[str, object]) -> str:
     return "  ".join(parts)
 
 
+def _put(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @contextmanager
 def environment(**values: str | None) -> Iterator[None]:
     """Set (a string) or unset (None) environment variables for a block, then put back what
@@ -55,17 +63,9 @@ def environment(**values: str | None) -> Iterator[None]:
 
     saved = {name: os.environ.get(name) for name in values}
     try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _put(values)
         get_settings.cache_clear()
         yield
     finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
+        _put(saved)
         get_settings.cache_clear()

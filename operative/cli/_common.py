@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -65,6 +66,20 @@ def open_session() -> Session:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+NO_OBLIGATIONS = "No obligations yet: try `operative ingest FILE`."
+
+
+def show_rows(data: list[Any], *, as_json: bool, empty: str, table: Callable[[], Any]) -> None:
+    """Rows for a program (``--json``) or for a person: a Rich table, or a line saying what
+    to do when there are none."""
+    if as_json:
+        print_json(data)
+    elif not data:
+        console().print(empty)
+    else:
+        console().print(table())
 
 
 def console() -> Any:

@@ -12,6 +12,7 @@ import typer
 
 from operative.cli._common import (
     CONSOLE_ACTOR,
+    NO_OBLIGATIONS,
     JsonOption,
     UsageProblem,
     console,
@@ -19,6 +20,7 @@ from operative.cli._common import (
     open_session,
     print_json,
     require_acting,
+    show_rows,
 )
 
 if TYPE_CHECKING:
@@ -195,13 +197,9 @@ def obligations(
     """List the obligations in the register, with their status."""
     rows = _obligation_rows(resolution)
     data = [_obligation_json(row) for row in rows]
-    if as_json:
-        print_json(data)
-        return
-    if not data:
-        console().print("No obligations yet: try `operative ingest FILE`.")
-        return
-    console().print(_obligations_table(rows, data))
+    show_rows(
+        data, as_json=as_json, empty=NO_OBLIGATIONS, table=lambda: _obligations_table(rows, data)
+    )
 
 
 def _obligation_rows(resolution: int | None) -> list[Row]:

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from operative.cli._common import (
+    NO_OBLIGATIONS,
     JsonOption,
     UsageProblem,
-    console,
     local,
     open_session,
     print_json,
     require_officer,
+    show_rows,
 )
 
 if TYPE_CHECKING:
@@ -107,13 +108,7 @@ def status(as_json: JsonOption = False) -> None:
     with open_session() as session:
         lines = obligation_lines(session)
     data = [_status_json(line) for line in lines]
-    if as_json:
-        print_json(data)
-        return
-    if not data:
-        console().print("No obligations yet: try `operative ingest FILE`.")
-        return
-    console().print(_status_table(lines, data))
+    show_rows(data, as_json=as_json, empty=NO_OBLIGATIONS, table=lambda: _status_table(lines, data))
 
 
 def _status_json(line: ObligationLine) -> dict[str, Any]:

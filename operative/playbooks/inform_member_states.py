@@ -279,6 +279,8 @@ def state_languages(session: Session) -> dict[str, str]:
     return languages
 
 
+# Complexity: one row per cycle joins three reads (approvals, sends, the plan); each branch is a
+# column's fallback, and the row reads best whole.
 def cycle_rows(session: Session, obligation_id: int, plan: Schedule) -> list[dict[str, Any]]:
     """One row per cycle worked on: who was asked to approve, what they said, who was sent it."""
     approvals = session.exec(

@@ -420,6 +420,8 @@ def _match_form(
     return index
 
 
+# Complexity: the verb matcher's inner loop (particles, then the longest indexed form); kept
+# whole because it is the parser's hot path (bench `parse`), and the lexicon is reworked in #12.
 def _match_in(text: str, language: str, preambular: bool) -> tuple[int, VerbMatch] | None:
     """The longest form of ``language`` opening ``text``, with its length in words."""
     tokens = _tokens(text)
@@ -518,6 +520,8 @@ def _is_infinitive(words: list[str], language: str) -> bool:
     return bool(pattern.fullmatch(fold(_PUNCTUATION.split(words[index])[0])))
 
 
+# Complexity: one branch per language's rule for where an addressee ends; a table would not
+# read better, as each rule looks ahead differently.
 def _ends_noun_phrase(words: list[str], index: int, language: str) -> bool:
     """Whether the word at ``index`` starts what follows the addressee ("to", "de tenir", "que")."""
     word = fold(words[index])
@@ -539,6 +543,8 @@ def _ends_noun_phrase(words: list[str], index: int, language: str) -> bool:
     return False
 
 
+# Complexity: strips up to four determiners, then tries each addressee form in turn; the
+# steps share the text they shorten, so they stay in one function.
 def _directive_addressee(rest: str, language: str) -> str | None:
     text = rest.lstrip()
     for _ in range(4):

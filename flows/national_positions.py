@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows._prefect.playbook import Run, playbook
 from operative.core import clock
+from operative.errors import Invalid
 from operative.playbooks import national_positions as positions
 from tasks.notify import send_message
 from tasks.positions import campaign_status, invite_states
@@ -30,7 +31,7 @@ def national_positions(run: Run) -> str:
     obligation_id, context = run.obligation_id, run.context
     deadline = run.brief.due_at
     if deadline is None:
-        raise ValueError(f"obligation {obligation_id} has no deadline to collect positions by")
+        raise Invalid(f"obligation {obligation_id} has no deadline to collect positions by")
     expires = positions.link_expiry(deadline)
     now = clock.now()
 

@@ -1,4 +1,4 @@
-"""The reminder sweep: every weekday morning, every reminder that is due, sent once."""
+"""The reminder sweep: every hour, every reminder that is due, sent once."""
 
 from __future__ import annotations
 

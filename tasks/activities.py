@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from prefect import task
 
 from operative.core.db import session_scope
+from operative.errors import NotFound
 from operative.models import Obligation
 from operative.notify.recipients import member_state_recipients
 from operative.playbooks import statements
@@ -112,7 +113,7 @@ def facts(obligation_id: int) -> Facts:
     with session_scope() as session:
         obligation = session.get(Obligation, obligation_id)
         if obligation is None:
-            raise LookupError(f"no obligation {obligation_id}")
+            raise NotFound(f"no obligation {obligation_id}")
         by_kind: dict[str, list[Fact]] = {}
         for record in records.records(session, obligation_id):
             assert record.id is not None
@@ -130,7 +131,7 @@ def document_text(obligation_id: int, kind: str, document_id: int) -> statements
     with session_scope() as session:
         found = [d for d in documents.versions(session, obligation_id, kind) if d.id == document_id]
         if not found:
-            raise LookupError(f"no {kind} document {document_id} for obligation {obligation_id}")
+            raise NotFound(f"no {kind} document {document_id} for obligation {obligation_id}")
         return statements.Text(title=found[0].title, body=found[0].body)
 
 
@@ -151,5 +152,5 @@ def advance(obligation_id: int, percent: int) -> None:
     with session_scope() as session:
         obligation = session.get(Obligation, obligation_id)
         if obligation is None:
-            raise LookupError(f"no obligation {obligation_id}")
+            raise NotFound(f"no obligation {obligation_id}")
         obligations.set_progress(session, obligation, percent)

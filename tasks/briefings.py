@@ -10,6 +10,7 @@ from prefect import task
 
 from operative.core.db import session_scope
 from operative.core.settings import get_settings
+from operative.errors import NotFound
 from operative.models import Document
 from operative.playbooks import inform_member_states as briefings
 from operative.playbooks.statements import Text
@@ -56,7 +57,7 @@ def approved_briefing(document_id: int, number: str) -> ApprovedBriefing:
     with session_scope() as session:
         document = session.get(Document, document_id)
         if document is None:
-            raise LookupError(f"no document {document_id}")
+            raise NotFound(f"no document {document_id}")
         approved = briefings.read_document(document.body)
         languages = briefings.state_languages(session)
     topics = {language: briefings.topic(number, language) for language in approved.texts}

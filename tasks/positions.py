@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from prefect import task
 
 from operative.core.db import session_scope
+from operative.errors import NotFound
 from operative.models import Obligation
 from operative.playbooks import national_positions as positions
 from operative.register import obligations
@@ -51,7 +52,7 @@ def campaign_status(obligation_id: int, deadline: dt.datetime, closed: bool) -> 
         progress = positions.progress(summary, closed=closed)
         obligation = session.get(Obligation, obligation_id)
         if obligation is None:
-            raise LookupError(f"no obligation {obligation_id}")
+            raise NotFound(f"no obligation {obligation_id}")
         obligations.set_progress(session, obligation, progress)
         return Campaign(
             summary=summary,

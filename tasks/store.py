@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from operative.core import processes
 from operative.core.db import session_scope
+from operative.errors import NotFound
 from operative.models import Approval, Obligation, ObligationStatus
 from operative.register import approvals, obligations, runs, steps
 from tasks import REGISTER
@@ -66,7 +67,7 @@ class Refused:
 def _obligation(session: Session, obligation_id: int) -> Obligation:
     obligation = session.get(Obligation, obligation_id)
     if obligation is None:
-        raise LookupError(f"no obligation {obligation_id}")
+        raise NotFound(f"no obligation {obligation_id}")
     return obligation
 
 

@@ -6,6 +6,7 @@ from prefect import task
 
 from operative.core.db import session_scope
 from operative.core.settings import get_settings
+from operative.errors import NotFound
 from operative.models import Resolution
 from operative.register import records
 from tasks import REGISTER
@@ -24,7 +25,7 @@ def attachment_of_resolution(resolution_id: int) -> str:
     with session_scope() as session:
         resolution = session.get(Resolution, resolution_id)
         if resolution is None:
-            raise LookupError(f"no resolution {resolution_id}")
+            raise NotFound(f"no resolution {resolution_id}")
         folder = get_settings().data_dir / "attachments"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / resolution.source_name

@@ -41,7 +41,7 @@ SHARE_SUBMITTING = 0.6
 
 
 class DemoError(Invalid):
-    """The demo could not run (its data dir is not its own, or a flow failed)."""
+    """The demo could not start: its data dir is not its own."""
 
 
 def _fresh(data_dir: Path) -> Path:

@@ -86,6 +86,7 @@ def submissions_list(as_json: JsonOption = False, obligation: CampaignOption = N
     """National positions: invited, reminded, received, reviewed."""
     from sqlmodel import col, select
 
+    from operative.i18n import local_time
     from operative.models import Submission
     from operative.playbooks.national_positions import campaign
 
@@ -104,10 +105,12 @@ def submissions_list(as_json: JsonOption = False, obligation: CampaignOption = N
     typer.echo(
         f"{len(rows)} invited, {received} received, {sum(1 for r in rows if r.verdict)} reviewed"
     )
-    for item in data:
-        if item["received_at"]:
-            verdict = item["verdict"] or "not reviewed"
-            typer.echo(f"  {item['state']}  received {item['received_at'][:10]}  {verdict}")
+    for row in rows:
+        if row.received_at:
+            # The local day, as the pages and reports show it (a UTC date can be the day before).
+            received_on = local_time(row.received_at, "YYYY-MM-DD")
+            verdict = row.verdict or "not reviewed"
+            typer.echo(f"  {row.member_state_iso3}  received {received_on}  {verdict}")
 
 
 def _submission_json(row: Submission) -> dict[str, Any]:

@@ -22,6 +22,10 @@ from operative.errors import Invalid
 
 Clock = Callable[[], pendulum.DateTime]
 
+# The office's zone: its working days, and the clock of its own people (there is no
+# Europe/Geneva; Geneva keeps Zurich's time).
+GENEVA = "Europe/Zurich"
+
 
 def _system_clock() -> pendulum.DateTime:
     return pendulum.now("UTC")

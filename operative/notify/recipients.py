@@ -16,11 +16,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from operative import i18n
+from operative.core.clock import GENEVA
 from operative.errors import NotFound
 from operative.i18n import N_
 from operative.models import Contact, MemberState
 
-GENEVA = "Europe/Zurich"
 NEW_YORK = "America/New_York"
 
 

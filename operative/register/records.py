@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from operative.core import audit, clock
+from operative.core.settings import get_settings
 from operative.errors import Invalid, NotFound
 from operative.models import Activity, Obligation, Record
 from operative.playbooks import Playbook
@@ -102,7 +103,7 @@ def add_activity(
         raise Invalid("an activity needs a title")
     if evidence_url and not evidence_url.startswith(("https://", "http://")):
         raise Invalid(f"evidence {evidence_url!r}: expected an http(s) link")
-    if occurred_on > clock.now().date():
+    if occurred_on > clock.now().in_timezone(get_settings().timezone).date():
         raise Invalid(f"activity date {occurred_on} is in the future")
     return audit.write(
         session,

@@ -24,11 +24,10 @@ from pathlib import Path
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from operative.core.clock import WorkingCalendar
+from operative.core.clock import GENEVA, WorkingCalendar
 from operative.core.configfile import load_yaml_model
 from operative.errors import Invalid
 
-GENEVA = "Europe/Zurich"
 MAX_OVERDUE = 20
 
 

@@ -24,8 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from operative.core.clock import WorkingCalendar, load_working_calendar
+from operative.core.clock import GENEVA, WorkingCalendar, load_working_calendar
 from operative.core.settings import get_settings
+from operative.i18n import local_time
 from operative.models import (
     OPEN,
     Approval,
@@ -44,7 +45,6 @@ from operative.playbooks import national_positions as positions
 from operative.playbooks import track_obligation as rules
 from operative.register.approvals import mark_escalated
 from operative.reminders.policy import (
-    GENEVA,
     MAX_OVERDUE,
     ReminderConfig,
     Stage,
@@ -228,12 +228,22 @@ def remind(session: Session, now: dt.datetime, *, obligation_id: int | None = No
     )
 
 
+def _stage_words(stage: Stage) -> str:
+    """A stage as its reader says it ("10 working days left"), not as the policy names it."""
+    kind, _, count = stage.name.partition("-")
+    if stage.escalation:
+        return "escalated: still not done"
+    if kind == "before":
+        return f"{count} working day{'' if count == '1' else 's'} left"
+    return f"overdue (reminder {count})"
+
+
 def _digest_line(item: Due, context: dict[str, Any]) -> str:
     number = context.get("resolution", {}).get("number", "?")
-    what = "escalated: still not done" if item.stage.escalation else item.stage.name
+    due = local_time(item.due_at, "D MMMM YYYY, HH:mm", zone=GENEVA)
     return (
         f"- Resolution {number}, paragraph {context.get('paragraph', '?')} ({item.playbook}): "
-        f"due {item.due_at:%d %B %Y}; {what}"
+        f"due {due}, Geneva time; {_stage_words(item.stage)}"
     )
 
 

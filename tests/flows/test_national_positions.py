@@ -104,7 +104,7 @@ def test_reminders_go_once_per_stage_to_non_submitters_and_done_needs_deadline_a
             positions.submit(session, ob, code, text=f"Position of {code}", actor=code)
     with on(2013, 7, 20, 9):
         assert national_positions(ob) == "collecting"
-    assert deliveries_of("reminder") == [], "too early for the ten-day reminder (25 July)"
+    assert deliveries_of("reminder") == [], "too early for the ten-day reminder (24 July)"
 
     with on(2013, 7, 26, 9):
         assert national_positions(ob) == "collecting"

@@ -54,7 +54,10 @@ def test_owner_is_reminded_once_per_stage_and_the_obligation_is_done_with_eviden
     assert _run(ob, 2013, 9, 18) == "awaiting_evidence"
     assert _run(ob, 2013, 9, 20) == "awaiting_evidence"
     before = _notices(flows_env, "director_general")
-    assert len(before) == 1 and "due 02 October 2013; before-10" in before[0]["body"]
+    assert (
+        len(before) == 1
+        and "due 2 October 2013, 18:00, Geneva time; 10 working days left" in before[0]["body"]
+    )
     assert _run(ob, 2013, 9, 25) == "awaiting_evidence"
     assert _run(ob, 2013, 10, 1) == "awaiting_evidence"
     assert len(_notices(flows_env, "director_general")) == 3

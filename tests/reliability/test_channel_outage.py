@@ -78,9 +78,14 @@ def test_deliveries_refused_during_an_outage_are_sent_once_the_receiver_is_back(
     )
     outcome: list[DispatchReport] = []
     loop = threading.Thread(target=lambda: outcome.append(dispatch_pending(policy=policy)))
-    outage = 2.0
     loop.start()
-    time.sleep(outage)  # down: nothing listens on the port
+    # Down until every delivery has been refused at least once (an event, not a sleep: on a
+    # loaded machine a fixed outage can end before the dispatcher has tried them all).
+    started = time.monotonic()
+    while any(r.attempts < 1 for r in deliveries_of("invitation", db_url)):
+        assert time.monotonic() - started < 60, "the dispatcher tried nothing for 60 s"
+        time.sleep(0.05)
+    outage = time.monotonic() - started
     receiver.up()
     loop.join(timeout=120)
     assert not loop.is_alive() and outcome, "the dispatch loop did not end"
@@ -97,7 +102,7 @@ def test_deliveries_refused_during_an_outage_are_sent_once_the_receiver_is_back(
     assert (report.sent, report.failed, report.pending) == (states, 0, 0)
     attempts = collections.Counter(r.attempts for r in rows)
     print(
-        f"outage {outage} s, {states} deliveries: {sum(r.attempts for r in rows) - states} refused,"
+        f"outage {outage:.1f} s, {states} deliveries: {sum(r.attempts for r in rows) - states} refused,"
         f" attempts per delivery {dict(sorted(attempts.items()))}, {report.seconds} s"
     )
 

@@ -49,8 +49,9 @@ def send_due_reminders(obligation_id: int) -> sweep.Reminded:
     """
     with session_scope() as session:
         reminded = sweep.remind(session, clock.now(), obligation_id=obligation_id)
-    if reminded.messages:
-        dispatch_pending()
+    # Send even when this call queued nothing: a run killed between queueing a stage and
+    # sending it finds the stage recorded on its re-run, and its deliveries still pending.
+    dispatch_pending()
     return reminded
 
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from operative.errors import Invalid
 from operative.resolution import (
     Paragraph,
     ParsedResolution,
@@ -650,10 +651,11 @@ def test_parse_file_accepts_str_paths_and_keeps_them_as_source() -> None:
         parse_file("relative/none.txt")
 
 
-def test_parse_error_is_a_value_error_that_pickles() -> None:
-    """Prefect ships task exceptions between processes; the details must survive."""
+def test_parse_error_is_bad_input_that_pickles() -> None:
+    """Prefect ships task exceptions between processes; the details must survive, and the CLI
+    and the web must answer it as bad input (exit 2, 4xx), not as a bug."""
     error = ResolutionParseError("a.txt", 3, "duplicate paragraph number 3")
-    assert isinstance(error, ValueError)
+    assert isinstance(error, Invalid) and error.exit_code == 2
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.source, copy.line, copy.reason, str(copy)) == (
         "a.txt",

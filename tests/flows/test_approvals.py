@@ -95,7 +95,7 @@ def test_a_decision_token_is_spent_once() -> None:
         )
         with pytest.raises(approvals.ApprovalError, match="expired"):
             approvals.accept(session, first.id or 0, expired)
-        with pytest.raises(approvals.ApprovalError, match="already approved"):
+        with pytest.raises(approvals.AlreadyDecided, match="already approved"):
             approvals.decide(session, first.id or 0, username="chair", approve=False, reason="late")
 
 

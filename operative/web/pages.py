@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from operative.core.settings import Settings
 from operative.errors import NotFound
+from operative.models import FINISHED
 from operative.orchestration import decide_and_resume
 from operative.playbooks import national_positions as positions
 from operative.register.obligations import load_playbooks
@@ -182,6 +183,7 @@ async def obligation_page(
             "flow_run_url": present.flow_run_url,
             "playbooks": load_playbooks().playbooks,
             "running": actions.running_pid(settings.data_dir, obligation_id),
+            "finished": FINISHED,
         }
 
     context = await read_signed_in(request, read)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from prefect import flow
@@ -20,13 +21,15 @@ def reminder_sweep() -> dict[str, Any]:
     create_markdown_artifact(
         key="reminder-sweep",
         markdown=(
-            f"# Reminder sweep as of {found['as_of']}\n\n"
-            f"- reminders due: {found['due']}\n- newly enqueued: {found['reminders']} "
-            f"in {found['messages']} messages\n"
-            f"- approvals escalated (undecided past the timeout): {found['escalated']}\n"
+            f"# Reminder sweep as of {found.as_of.isoformat()}\n\n"
+            f"- reminders due: {found.due}\n- newly enqueued: {found.reminders} "
+            f"in {found.messages} messages\n"
+            f"- approvals escalated (undecided past the timeout): {found.escalated}\n"
             f"- sent: {sent.sent}, failed: {sent.failed}\n"
             f"- suspended runs resumed with a decision taken meanwhile: {resumed}\n"
         ),
         description="What the sweep found and sent",
     )
-    return {**found, "dispatch": sent.as_dict(), "resumed": resumed}
+    # The run's result, as Prefect's UI shows it: plain JSON.
+    summary = {**asdict(found), "as_of": found.as_of.isoformat()}
+    return {**summary, "dispatch": sent.as_dict(), "resumed": resumed}

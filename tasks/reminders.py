@@ -4,7 +4,7 @@ playbook run's reminder step, both over :func:`operative.reminders.sweep.remind`
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from prefect import get_client, get_run_logger, task
@@ -25,20 +25,25 @@ from operative.reminders import sweep
 from tasks import REGISTER
 
 
+@dataclass(frozen=True)
+class SweepFound:
+    """What one sweep found due at ``as_of`` and put in the outbox."""
+
+    as_of: dt.datetime
+    due: int
+    reminders: int
+    messages: int
+    escalated: int
+
+
 @task(**REGISTER)
-def enqueue_due_reminders() -> dict[str, Any]:
+def enqueue_due_reminders() -> SweepFound:
     """Find every reminder due now and put it in the outbox as one batch."""
     now = clock.now()
     with session_scope() as session:
         found = sweep.remind(session, now)
         escalated = sweep.escalate_stale_approvals(session, now=now)
-    return {
-        "as_of": now.isoformat(),
-        "due": found.due,
-        "reminders": found.reminders,
-        "messages": found.messages,
-        "escalated": escalated,
-    }
+    return SweepFound(now, found.due, found.reminders, found.messages, escalated)
 
 
 @task(**REGISTER)

@@ -82,7 +82,7 @@ def _answer(campaign: int, iso3: str) -> Callable[[], object]:
 def _sweep() -> None:
     """What the hourly reminder_sweep flow does, without a Prefect run for each of 8,760 hours
     (and dispatching only when it enqueued: the deliveries counted exist from the enqueue on)."""
-    if enqueue_due_reminders.fn()["messages"]:
+    if enqueue_due_reminders.fn().messages:
         dispatch_pending()
 
 

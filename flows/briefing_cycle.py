@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-import pendulum
 from prefect import flow, get_client, get_run_logger, task
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
@@ -16,7 +15,7 @@ from prefect.runtime import flow_run
 from sqlmodel import col, select
 
 from operative.core.db import session_scope
-from operative.core.settings import get_settings
+from operative.i18n import local_time
 from operative.models import FINISHED, Obligation
 from operative.playbooks import Playbook
 from tasks import transient_database_error
@@ -63,7 +62,7 @@ def _still_running(flow_run_id: str | None) -> str | None:
 
 def _month(moment: dt.datetime) -> str:
     """The month a run was scheduled in, in the secretariat's zone (YYYY-MM)."""
-    return str(pendulum.instance(moment).in_timezone(get_settings().timezone).format("YYYY-MM"))
+    return local_time(moment, "YYYY-MM")
 
 
 @flow(name="briefing_cycle", log_prints=False)

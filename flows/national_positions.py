@@ -52,7 +52,10 @@ def national_positions(run: Run) -> str:
     closed = now >= deadline
     status = campaign_status(obligation_id, deadline, closed)
     description = f"National positions: {status.counts}"
-    if closed and not status.summary.unreviewed:
+    state = (
+        "collecting" if not closed else "awaiting_review" if status.summary.unreviewed else "done"
+    )
+    if state == "done":
         run.done(status.counts, status.rows, description)
     else:
         run.publish(status.progress, status.rows, description)
@@ -61,6 +64,4 @@ def national_positions(run: Run) -> str:
         key=f"obligation-{obligation_id}-summary",
         description="National positions: matrix summary and verdicts",
     )
-    if not closed:
-        return "collecting"
-    return "awaiting_review" if status.summary.unreviewed else "done"
+    return state

@@ -28,7 +28,6 @@ class Lapse:
     start: dt.date
     end: dt.date
     days: int
-    open: bool
     # One alert per lapse: a lapse is known by the day it started.
     cycle: int
     alert: Mapping[str, str]
@@ -68,7 +67,6 @@ def engagement(brief: Brief, since: dt.date, until: dt.date, weeks: int) -> Foun
                     start=gap.start,
                     end=gap.end,
                     days=gap.days,
-                    open=record.is_open(gap),
                     cycle=gap.start.toordinal(),
                     alert=statements.lapse_alert(
                         source, gap, weeks=weeks, still_open=record.is_open(gap)

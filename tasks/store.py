@@ -54,7 +54,6 @@ class Requested:
 
     id: int
     decision: Decision
-    escalated: bool
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,6 @@ def request_approval(
         return Requested(
             id=approval.id,
             decision=Decision.of(approval),
-            escalated=approval.escalated_at is not None,
         )
 
 

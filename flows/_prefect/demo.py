@@ -156,14 +156,14 @@ def _working_day(day: dt.date) -> dt.date:
     return day
 
 
-def _first_reminder(deadline: dt.date) -> dt.date:
-    """The day of the first reminder of the positions campaign due on ``deadline``, by
-    config/reminders.yaml (the flow reminds as the policy says)."""
+def _reminder_run_day(deadline: dt.date) -> dt.date:
+    """The day the demo runs the positions flow to send the first reminder of the campaign due
+    on ``deadline``: the day after that reminder falls due by config/reminders.yaml."""
     from operative.core.clock import load_working_calendar
     from operative.reminders.policy import load_reminder_config
 
     first = load_reminder_config().policy("national_positions").before[0]
-    return load_working_calendar().shift(deadline, -first)
+    return load_working_calendar().shift(deadline, -first) + dt.timedelta(days=1)
 
 
 def _plan(
@@ -186,7 +186,7 @@ def _plan(
 
     # National positions: ~60% submit; a quarter of those only after the first reminder, which
     # the demo's run of the flow the next day sends.
-    reminder_day = _first_reminder(deadline) + dt.timedelta(days=1)
+    reminder_day = _reminder_run_day(deadline)
     submitting = sorted(rng.sample(states, round(len(states) * SHARE_SUBMITTING)))
     late = set(rng.sample(submitting, len(submitting) // 4))
     np = obligations["national_positions"]
@@ -329,7 +329,7 @@ def _flow_runs(obligations: dict[str, int], deadline: dt.date) -> list[tuple[dt.
         (dt.date(2012, 11, 29), "lead_agency_statement"),
         (dt.date(2012, 12, 3), "national_positions"),
         (dt.date(2012, 12, 7), "forward_to_pga"),
-        (_first_reminder(deadline) + dt.timedelta(days=1), "national_positions"),
+        (_reminder_run_day(deadline), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=1)), "national_positions"),
         (_working_day(deadline + dt.timedelta(days=4)), "national_positions"),
         (dt.date(2013, 3, 1), "migrant_perspectives"),

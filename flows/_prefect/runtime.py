@@ -30,6 +30,8 @@ from uuid import UUID
 from operative.errors import Unavailable
 
 STARTUP_TIMEOUT_SECONDS = 90.0
+# How long a decision keeps trying to reach a run that is about to pause.
+RESUME_PATIENCE = 15.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 # Read by Prefect at import and by the server it starts.
@@ -223,7 +225,7 @@ class Resume(NamedTuple):
 
 
 def resume_with_decision(
-    flow_run_id: str, approval_id: int, token: str, *, patience: float = 15.0
+    flow_run_id: str, approval_id: int, token: str, *, patience: float = RESUME_PATIENCE
 ) -> str:
     """Hand a recorded decision to the run waiting for it; says what happened.
 
@@ -234,7 +236,9 @@ def resume_with_decision(
     return _resume(flow_run_id, approval_id, token, patience=patience).text
 
 
-def _resume(flow_run_id: str, approval_id: int, token: str, *, patience: float) -> Resume:
+def _resume(
+    flow_run_id: str, approval_id: int, token: str, *, patience: float = RESUME_PATIENCE
+) -> Resume:
     """:func:`resume_with_decision` on the Prefect API of the current settings."""
     from prefect import get_client
     from prefect.exceptions import NotPausedError, ObjectNotFound
@@ -285,7 +289,7 @@ def deliver_decision(data_dir: Path, flow_run_id: str | None, approval_id: int, 
     for url in urls:
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
-                outcome = _resume(flow_run_id, approval_id, token, patience=15.0)
+                outcome = _resume(flow_run_id, approval_id, token)
         except Exception as exc:  # the decision is recorded; reaching the run is a bonus
             return (
                 f"could not reach the Prefect server ({type(exc).__name__}); "

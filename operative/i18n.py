@@ -139,7 +139,8 @@ def local_formatter(fmt: str = "YYYY-MM-DD HH:mm") -> Callable[[dt.datetime | No
     return local
 
 
-def _local_filter(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
+def local_or_dash(value: dt.datetime | None, fmt: str = "YYYY-MM-DD HH:mm") -> str:
+    """:func:`local_time`, with a dash where there is no time (a table cell, a CLI column)."""
     return local_time(value, fmt) if value is not None else "—"
 
 
@@ -186,6 +187,6 @@ def environment(
         auto_reload=reload,
     )
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(local=_local_filter, long_date=_long_date_filter(language))
+    env.filters.update(local=local_or_dash, long_date=_long_date_filter(language))
     env.globals.update(language=language)
     return env

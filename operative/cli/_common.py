@@ -90,9 +90,9 @@ def console() -> Any:
 
 def local(value: Any) -> str:
     """A stored UTC time shown in the configured zone (Geneva by default)."""
-    from operative.i18n import local_time
+    from operative.i18n import local_or_dash
 
-    return local_time(value) if value is not None else "—"
+    return local_or_dash(value)
 
 
 class Group(TyperGroup):

@@ -48,11 +48,10 @@ def _liveness(process: str | None) -> bool | None:
     if not process:
         return None
     host, _, rest = process.partition(":")
-    pid_text, _, rest = rest.partition(":")
-    start = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    start = rest.partition(":")[2].partition(":")[0]
+    pid = process_pid(process)
+    if host != socket.gethostname() or pid is None:
         return None
-    pid = int(pid_text)
     if Path("/proc").is_dir():
         found = _start_ticks(pid)
         return found is not None and (not start or found == start)

@@ -20,11 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from operative.core.clock import GENEVA, WorkingCalendar, load_working_calendar
+from operative.core.db import insert_ignoring_duplicates
 from operative.core.settings import get_settings
 from operative.i18n import local_time
 from operative.models import (
@@ -269,8 +268,7 @@ def _record(session: Session, items: list[Due], *, now: dt.datetime) -> list[Due
         {"target": i.target, "stage": i.stage.name, "recipient": i.recipient, "sent_at": now}
         for i in items
     ]
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(rows).on_conflict_do_nothing()
+    statement = insert_ignoring_duplicates(session, table, rows)
     inserted = {
         (r.target, r.stage, r.recipient)
         for r in session.execute(

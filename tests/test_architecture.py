@@ -194,6 +194,10 @@ def _plant(root: Path, files: dict[str, str]) -> Path:
         ("def later():\n    from flows import load_flow\n", "2 imports flows"),
         ("import importlib\nimportlib.import_module('tasks.store')\n", "2 imports tasks.store"),
         ("if False:\n    import flows._prefect\n", "2 imports flows._prefect"),
+        (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import flows._prefect\n",
+            "3 imports flows._prefect",
+        ),
         ("__import__('prefect')\n", "1 imports prefect"),
     ],
 )

@@ -40,7 +40,8 @@ def test_a_run_takes_the_lease_and_is_briefed_with_real_dates(db_url: str) -> No
     assert started.resolution.number == "1244"
     assert started.resolution.adopted_on == dt.date(2012, 11, 27)
     assert started.resolution.key_dates["hld"] == dt.date(2013, 10, 3)
-    assert started.due_at is None or started.due_at.tzinfo is not None
+    # OP5 is due 21 days after adoption: the brief carries that deadline as an aware time.
+    assert started.due_at is not None and started.due_at.tzinfo is not None
     with session_scope() as session:
         obligation = obligation_of(session, PLAYBOOK)
         assert obligation.active_run_id == "run-a"
